@@ -1,0 +1,86 @@
+// The one place that runs external tools. Argument arrays only (no shell), output
+// captured, and on failure a ToolError that shows argv and the end of the output.
+import { spawn } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { ToolError, MissingToolError } from './errors.ts';
+import { HOST_TOOLS, findOnPath } from './tools.ts';
+
+export interface ExecOptions {
+  cwd?: string;
+  /** merged over process.env */
+  env?: Record<string, string | undefined>;
+  /** bytes or text written to stdin */
+  input?: string | Buffer;
+  /** keep stdout in the result (default true) */
+  captureStdout?: boolean;
+  /** append all output to this file (build logs kept beside artifacts) */
+  logFile?: string;
+  /** called with each chunk of stderr+stdout, e.g. for progress */
+  onOutput?: (chunk: string) => void;
+  timeoutMs?: number;
+  /** how many bytes of output to keep for error messages */
+  tailBytes?: number;
+  /** hint shown if the tool fails */
+  hint?: string;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stdoutBytes: Buffer;
+  outputTail: string;
+}
+
+/** Run argv[0] with argv[1..]; resolves on exit 0, rejects with ToolError otherwise. */
+export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const [cmd, ...args] = argv;
+  const tailBytes = opts.tailBytes ?? 4000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal: opts.signal,
+    });
+    const out: Buffer[] = [];
+    let tail = '';
+    let log: WriteStream | undefined;
+    if (opts.logFile) log = createWriteStream(opts.logFile, { flags: 'a' });
+    const keepTail = (chunk: Buffer) => {
+      const s = chunk.toString('utf8');
+      tail = (tail + s).slice(-tailBytes);
+      log?.write(chunk);
+      opts.onOutput?.(s);
+    };
+    child.stdout.on('data', (c: Buffer) => {
+      if (opts.captureStdout !== false) out.push(c);
+      keepTail(c);
+    });
+    child.stderr.on('data', keepTail);
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      log?.end();
+      if (err.code === 'ENOENT') {
+        const known = Object.values(HOST_TOOLS).find((t) => t.command === cmd);
+        reject(known ? new MissingToolError(cmd, known.debianPackage) : new ToolError(argv, null, null, `cannot run: ${err.message}`, opts.hint));
+      } else reject(new ToolError(argv, null, null, err.message, opts.hint));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      log?.end();
+      if (code === 0) {
+        const stdoutBytes = Buffer.concat(out);
+        resolve({ stdout: stdoutBytes.toString('utf8'), stdoutBytes, outputTail: tail });
+      } else reject(new ToolError(argv, code, signal, tail, opts.hint));
+    });
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
+}
+
+/** True when a command can be found on PATH (cheap; no process). */
+export function haveCommand(cmd: string): boolean {
+  return findOnPath(cmd) !== undefined;
+}

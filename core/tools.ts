@@ -1,0 +1,83 @@
+// The host tools the build runs, each with the Debian package that provides it.
+// Versions come from dpkg's status file (one read, no process per tool), so a
+// stage key can include tool versions without slowing a no-op rebuild.
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { MissingToolError } from './errors.ts';
+
+export interface HostTool {
+  /** command name as run */
+  command: string;
+  /** Debian package that provides it */
+  debianPackage: string;
+  /** what the build uses it for (shown by `xsforge doctor`) */
+  purpose: string;
+}
+
+export const HOST_TOOLS = {
+  xorriso: { command: 'xorriso', debianPackage: 'xorriso', purpose: 'ISO mastering and checking' },
+  mmdebstrap: { command: 'mmdebstrap', debianPackage: 'mmdebstrap', purpose: 'root trees from Debian packages' },
+  'apt-get': { command: 'apt-get', debianPackage: 'apt', purpose: 'package index and downloads' },
+  'dpkg-deb': { command: 'dpkg-deb', debianPackage: 'dpkg', purpose: 'unpacking .deb files' },
+  'mkfs.vfat': { command: 'mkfs.vfat', debianPackage: 'dosfstools', purpose: 'EFI boot image' },
+  mcopy: { command: 'mcopy', debianPackage: 'mtools', purpose: 'EFI boot image contents' },
+  mmd: { command: 'mmd', debianPackage: 'mtools', purpose: 'EFI boot image directories' },
+  'grub-mkimage': { command: 'grub-mkimage', debianPackage: 'grub-common', purpose: 'GRUB EFI image' },
+  zstd: { command: 'zstd', debianPackage: 'zstd', purpose: 'install.img compression' },
+  'qemu-system-x86_64': { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'boot tests (testbed)' },
+} as const satisfies Record<string, HostTool>;
+
+export type ToolName = keyof typeof HOST_TOOLS;
+
+/** Debian packages whose *files* (not commands) the build reads. */
+export const HOST_DATA_PACKAGES: Record<string, { paths: string[]; purpose: string }> = {
+  isolinux: { paths: ['/usr/lib/ISOLINUX/isolinux.bin', '/usr/lib/ISOLINUX/isohdpfx.bin'], purpose: 'BIOS CD boot loader and hybrid MBR' },
+  'syslinux-common': { paths: ['/usr/lib/syslinux/modules/bios/mboot.c32'], purpose: 'mboot.c32, menu.c32 and libraries' },
+  pxelinux: { paths: ['/usr/lib/PXELINUX/pxelinux.0'], purpose: 'PXE boot loader copies on the media' },
+  'grub-efi-amd64-bin': { paths: ['/usr/lib/grub/x86_64-efi/multiboot2.mod'], purpose: 'GRUB EFI modules' },
+  ovmf: { paths: ['/usr/share/OVMF/OVMF_CODE_4M.fd'], purpose: 'UEFI firmware for boot tests' },
+};
+
+export function findOnPath(command: string): string | undefined {
+  const dirs = (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin']);
+  for (const dir of dirs) {
+    const p = join(dir, command);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+/** Throws MissingToolError naming the apt package when a tool is absent. */
+export function requireTool(name: ToolName): string {
+  const t = HOST_TOOLS[name];
+  const p = findOnPath(t.command);
+  if (!p) throw new MissingToolError(t.command, t.debianPackage);
+  return p;
+}
+
+let dpkgVersions: Map<string, string> | undefined;
+
+/** Installed Debian package versions, parsed once from dpkg's status file. */
+export function installedPackageVersions(statusFile = '/var/lib/dpkg/status'): Map<string, string> {
+  if (dpkgVersions && statusFile === '/var/lib/dpkg/status') return dpkgVersions;
+  const map = new Map<string, string>();
+  let text = '';
+  try { text = readFileSync(statusFile, 'utf8'); } catch { return map; }
+  for (const para of text.split('\n\n')) {
+    const pkg = /^Package: (.+)$/m.exec(para)?.[1];
+    const ver = /^Version: (.+)$/m.exec(para)?.[1];
+    const status = /^Status: (.+)$/m.exec(para)?.[1] ?? '';
+    if (pkg && ver && status.endsWith(' installed')) map.set(pkg.trim(), ver.trim());
+  }
+  if (statusFile === '/var/lib/dpkg/status') dpkgVersions = map;
+  return map;
+}
+
+/** Version string of a tool for stage keys: "<package> <version>". */
+export function toolVersion(name: ToolName): string {
+  const pkg = HOST_TOOLS[name].debianPackage;
+  return `${pkg} ${installedPackageVersions().get(pkg) ?? 'unknown'}`;
+}

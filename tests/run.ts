@@ -1,0 +1,56 @@
+// Runs the test tiers (unit, integration, e2e) with uvu, one process per file so
+// a crash in one file cannot hide the others, and prints `N passed, N failed`.
+// Usage: node --import tsx tests/run.ts [tier...] [--filter REGEX]
+import { spawn } from 'node:child_process';
+import { readdirSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const args = process.argv.slice(2);
+const filterIdx = args.indexOf('--filter');
+const filter = filterIdx >= 0 ? new RegExp(args[filterIdx + 1]) : undefined;
+const tiers = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--filter');
+const selected = tiers.length ? tiers : ['unit', 'integration', 'e2e'];
+
+let passed = 0;
+let failed = 0;
+const failures: string[] = [];
+
+function runFile(file: string): Promise<{ passed: number; failed: number; code: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    let out = '';
+    child.stdout.on('data', (c) => { out += c; process.stdout.write(c); });
+    child.stderr.on('data', (c) => { out += c; process.stderr.write(c); });
+    child.on('close', (code) => {
+      const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      const p = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      let f = total - p - skipped;
+      if (code !== 0 && f === 0) f = 1; // crashed before reporting
+      resolve({ passed: p, failed: f, code: code ?? 1 });
+    });
+  });
+}
+
+const start = Date.now();
+for (const tier of selected) {
+  const dir = join(root, 'tests', tier);
+  if (!existsSync(dir)) continue;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('tests', tier, f));
+  for (const file of files) {
+    if (filter && !filter.test(file)) continue;
+    process.stdout.write(`\n== ${file}\n`);
+    const t0 = Date.now();
+    const r = await runFile(file);
+    passed += r.passed;
+    failed += r.failed;
+    if (r.failed) failures.push(file);
+    process.stdout.write(`== ${file}: ${r.passed} passed, ${r.failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  }
+}
+if (failures.length) process.stdout.write(`\nfailing files:\n${failures.map((f) => `  ${f}`).join('\n')}\n`);
+process.stdout.write(`\ntests took ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exitCode = failed ? 1 : 0;
