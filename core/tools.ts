@@ -18,6 +18,7 @@ export const HOST_TOOLS = {
   xorriso: { command: 'xorriso', debianPackage: 'xorriso', purpose: 'ISO mastering and checking' },
   mmdebstrap: { command: 'mmdebstrap', debianPackage: 'mmdebstrap', purpose: 'root trees from Debian packages' },
   'apt-get': { command: 'apt-get', debianPackage: 'apt', purpose: 'package index and downloads' },
+  'apt-cache': { command: 'apt-cache', debianPackage: 'apt', purpose: 'resolving package versions' },
   'dpkg-deb': { command: 'dpkg-deb', debianPackage: 'dpkg', purpose: 'unpacking .deb files' },
   'mkfs.vfat': { command: 'mkfs.vfat', debianPackage: 'dosfstools', purpose: 'EFI boot image' },
   mcopy: { command: 'mcopy', debianPackage: 'mtools', purpose: 'EFI boot image contents' },

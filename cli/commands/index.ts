@@ -1,6 +1,8 @@
 // Registry of commands; add a line per command module.
 import type { Command } from '@commander-js/extra-typings';
+import { register as build } from './build.ts';
+import { register as doctor } from './doctor.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [];
+export const commands: Register[] = [build, doctor];

@@ -1,0 +1,61 @@
+// xsforge build: recipe -> stages -> output/<name>/ (ISO + manifest.json).
+import type { Command } from '@commander-js/extra-typings';
+import { join, resolve } from 'node:path';
+import { StageCache, defaultCacheRoot } from '../../core/cache.ts';
+import { runGraph } from '../../core/engine.ts';
+import { pickReporter } from '../../core/events.ts';
+import { outputIsCurrent, publish } from '../../core/output.ts';
+import { requireTool, type ToolName } from '../../core/tools.ts';
+import { collectStages } from '../../core/engine.ts';
+import { loadRecipe } from '../../recipes/load.ts';
+import { planIsoBuild } from '../pipeline.ts';
+import { DEFAULT_RECIPE, epochFor } from '../shared.ts';
+
+export function register(program: Command): void {
+  program.command('build')
+    .description('Build the install media a recipe describes into output/<name>/ (ISO and manifest.json)')
+    .argument('[recipe]', 'recipe file', DEFAULT_RECIPE)
+    .option('-o, --output <dir>', 'output root; results go to <dir>/<recipe name>/', 'output')
+    .option('--cache <dir>', 'stage cache directory (default $XSFORGE_CACHE or ~/.cache/xsforge)')
+    .option('-j, --jobs <n>', 'stages run in parallel', '2')
+    .option('--explain', 'say, for each stage that runs, which of its inputs changed')
+    .option('--json', 'one JSON event per line on stdout (stage start/finish/cached/failed, artifacts)')
+    .option('-q, --quiet', 'print only failures and the result')
+    .option('--refresh-index', 'fetch the Debian package index again before resolving packages')
+    .action(async (recipePath, o) => {
+      const started = Date.now();
+      const recipe = loadRecipe(recipePath);
+      const epoch = epochFor(recipe);
+      const cacheRoot = o.cache ?? defaultCacheRoot();
+      const cache = new StageCache(cacheRoot);
+      const graph = await planIsoBuild(recipe, { cacheRoot, refreshIndex: o.refreshIndex });
+      // every host tool the graph runs must exist before any work starts
+      const tools = new Set<ToolName>(['apt-get']);
+      for (const s of collectStages(graph.targets)) for (const t of s.tools ?? []) tools.add(t);
+      for (const t of tools) requireTool(t);
+      const reporter = pickReporter({ json: o.json, explain: o.explain, quiet: o.quiet });
+      let results;
+      try {
+        results = await runGraph(graph.targets, { cache, reporter, jobs: Number(o.jobs), sourceDateEpoch: epoch, scope: recipe.name, explain: o.explain });
+      } finally {
+        reporter.close();
+      }
+      const outDir = resolve(o.output, recipe.name);
+      const sources = graph.artifacts(results);
+      const stages = Object.fromEntries([...results.values()].map((r) => [r.stage.name, r.key]));
+      let published = false;
+      if (!outputIsCurrent(outDir, sources, stages)) {
+        await publish(outDir, sources, {
+          recipe: recipe.name,
+          product: { brand: recipe.product.brand, version: recipe.product.version, build: recipe.product.build_number, platform: `${recipe.product.platform.name} ${recipe.product.platform.version}` },
+          sourceDateEpoch: epoch,
+          stages,
+          extra: { debianPackages: graph.resolved },
+        });
+        published = true;
+      }
+      const iso = join(outDir, sources[0].path);
+      if (o.json) process.stdout.write(`${JSON.stringify({ type: 'result', output: outDir, iso, manifest: join(outDir, 'manifest.json'), published, durationMs: Date.now() - started, time: Date.now() })}\n`);
+      else process.stderr.write(`${published ? 'wrote' : 'up to date:'} ${iso}\n`);
+    });
+}

@@ -1,0 +1,189 @@
+// Runs a graph of stages: computes each stage's key from its declared inputs,
+// reuses cached outputs, runs the rest (independent stages in parallel up to
+// --jobs), and reports events. A stage's key uses its upstream stages' output
+// digests, so an upstream rerun that yields the same bytes reruns nothing below.
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StageCache, type CacheManifest } from './cache.ts';
+import { XsforgeError } from './errors.ts';
+import { run as execRun } from './exec.ts';
+import { diffInputs } from './explain.ts';
+import type { BuildEvent, EventInput, Reporter } from './events.ts';
+import { hashJson, sha256File, type Json } from './hash.ts';
+import type { Stage, StageContext } from './stage.ts';
+import { toolVersion } from './tools.ts';
+
+export interface EngineOptions {
+  cache: StageCache;
+  reporter: Reporter;
+  jobs?: number;
+  sourceDateEpoch: number;
+  /** groups --explain history, e.g. the recipe name */
+  scope: string;
+  /** compute reasons for every stage that runs */
+  explain?: boolean;
+}
+
+export interface StageResult {
+  stage: Stage<any>;
+  key: string;
+  dir: string; // the cache entry's out/ directory
+  manifest: CacheManifest;
+  cached: boolean;
+}
+
+export class BuildError extends XsforgeError {
+  constructor(readonly failures: { stage: string; error: unknown }[]) {
+    super(`build failed in ${failures.map((f) => f.stage).join(', ')}:\n${failures.map((f) => `${f.stage}: ${(f.error as Error).message}`).join('\n')}`,
+      failures.map((f) => (f.error as XsforgeError).hint).filter(Boolean).join('\n') || undefined);
+  }
+}
+
+/** Every stage reachable from the targets, each once, dependencies first. */
+export function collectStages(targets: Stage<any>[]): Stage<any>[] {
+  const order: Stage<any>[] = [];
+  const seen = new Set<Stage<any>>();
+  const names = new Map<string, Stage<any>>();
+  const onPath = new Set<Stage<any>>();
+  const visit = (s: Stage<any>) => {
+    if (seen.has(s)) return;
+    if (onPath.has(s)) throw new XsforgeError(`stage graph has a cycle through ${s.name}`);
+    onPath.add(s);
+    for (const d of Object.values(s.deps ?? {})) visit(d);
+    onPath.delete(s);
+    seen.add(s);
+    const other = names.get(s.name);
+    if (other && other !== s) throw new XsforgeError(`two different stages are named ${s.name}`);
+    names.set(s.name, s);
+    order.push(s);
+  };
+  targets.forEach(visit);
+  return order;
+}
+
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) { this.free--; return; }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Promise<Map<string, StageResult>> {
+  const stages = collectStages(targets);
+  const emit = (e: EventInput) => opts.reporter.emit({ ...e, time: Date.now() } as BuildEvent);
+  const slots = new Semaphore(Math.max(1, opts.jobs ?? 2));
+  const results = new Map<string, StageResult>();
+  const promises = new Map<Stage<any>, Promise<StageResult | undefined>>();
+  const failures: { stage: string; error: unknown }[] = [];
+  let ran = 0;
+  let cachedCount = 0;
+  const t0 = Date.now();
+  opts.cache.sweepScratch();
+  emit({ type: 'build-start', stages: stages.length });
+
+  const runOne = async (stage: Stage<any>): Promise<StageResult | undefined> => {
+    const depResults: Record<string, StageResult> = {};
+    for (const [alias, dep] of Object.entries(stage.deps ?? {})) {
+      const r = await promises.get(dep)!;
+      if (!r) {
+        emit({ type: 'stage-skipped', stage: stage.name, because: `${dep.name} did not build` });
+        return undefined;
+      }
+      depResults[alias] = r;
+    }
+    const keyInputs = await computeKeyInputs(stage, depResults);
+    const key = hashJson(keyInputs);
+    const artifactsOf = (dir: string) => Object.fromEntries(Object.entries(stage.artifacts ?? {}).map(([k, a]) => [k, join(dir, a.path)]));
+    const hit = opts.cache.lookup(key);
+    if (hit) {
+      const dir = join(opts.cache.entryDir(key), 'out');
+      cachedCount++;
+      emit({ type: 'stage-cached', stage: stage.name, key, artifacts: artifactsOf(dir) });
+      const r = { stage, key, dir, manifest: hit, cached: true };
+      results.set(stage.name, r);
+      // keep --explain history in step even when the entry came from another scope
+      await opts.cache.writeLastInputs(opts.scope, stage.name, keyInputs);
+      return r;
+    }
+    await slots.acquire();
+    const started = Date.now();
+    const scratch = await opts.cache.scratch(key);
+    const logFile = join(scratch, 'build.log');
+    try {
+      const reasons = opts.explain ? diffInputs(await opts.cache.readLastInputs(opts.scope, stage.name), keyInputs) : undefined;
+      emit({ type: 'stage-start', stage: stage.name, key, reasons });
+      const ctx: StageContext<any> = {
+        options: stage.options,
+        out: join(scratch, 'out'),
+        work: join(scratch, 'work'),
+        dep: (alias) => {
+          const r = depResults[alias];
+          if (!r) throw new XsforgeError(`stage ${stage.name} has no dependency called ${alias}`);
+          return r.dir;
+        },
+        inputFile: (k) => {
+          const p = stage.inputFiles?.[k];
+          if (!p) throw new XsforgeError(`stage ${stage.name} declares no input file ${k}`);
+          return p;
+        },
+        sourceDateEpoch: opts.sourceDateEpoch,
+        downloadCache: join(opts.cache.root, 'downloads'),
+        run: (argv, o) => {
+          appendFileSync(logFile, `$ ${argv.join(' ')}\n`);
+          return execRun(argv, { logFile, ...o, env: { SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch), ...o?.env } });
+        },
+        progress: (note) => emit({ type: 'stage-progress', stage: stage.name, note }),
+        log: (line) => appendFileSync(logFile, `${line}\n`),
+      };
+      await stage.run(ctx);
+      const manifest = await opts.cache.commit(key, stage.name, scratch, keyInputs, Date.now() - started);
+      await opts.cache.writeLastInputs(opts.scope, stage.name, keyInputs);
+      const dir = join(opts.cache.entryDir(key), 'out');
+      ran++;
+      emit({ type: 'stage-finish', stage: stage.name, key, durationMs: Date.now() - started, artifacts: artifactsOf(dir) });
+      const r = { stage, key, dir, manifest, cached: false };
+      results.set(stage.name, r);
+      return r;
+    } catch (error) {
+      failures.push({ stage: stage.name, error });
+      emit({ type: 'stage-failed', stage: stage.name, key, durationMs: Date.now() - started, error: (error as Error).message, log: logFile });
+      return undefined;
+    } finally {
+      slots.release();
+    }
+  };
+
+  for (const s of stages) promises.set(s, runOne(s));
+  await Promise.all(promises.values());
+  emit({ type: 'build-finish', ok: failures.length === 0, ran, cached: cachedCount, failed: failures.length, durationMs: Date.now() - t0 });
+  if (failures.length) throw new BuildError(failures);
+  return results;
+}
+
+async function computeKeyInputs(stage: Stage<any>, deps: Record<string, StageResult>): Promise<Json> {
+  const files: Record<string, string> = {};
+  for (const [k, p] of Object.entries(stage.inputFiles ?? {}).sort()) {
+    try {
+      files[k] = await sha256File(p);
+    } catch (err) {
+      throw new XsforgeError(`stage ${stage.name}: cannot read input file ${p}: ${(err as Error).message}`);
+    }
+  }
+  const tools: Record<string, string> = {};
+  for (const t of stage.tools ?? []) tools[t] = toolVersion(t);
+  return {
+    stage: stage.name,
+    version: stage.version,
+    options: stage.options,
+    files,
+    deps: Object.fromEntries(Object.entries(deps).map(([a, r]) => [a, r.manifest.digest])),
+    tools,
+  };
+}
