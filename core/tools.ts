@@ -25,6 +25,8 @@ export const HOST_TOOLS = {
   mmd: { command: 'mmd', debianPackage: 'mtools', purpose: 'EFI boot image directories' },
   'grub-mkimage': { command: 'grub-mkimage', debianPackage: 'grub-common', purpose: 'GRUB EFI image' },
   zstd: { command: 'zstd', debianPackage: 'zstd', purpose: 'install.img compression' },
+  gzip: { command: 'gzip', debianPackage: 'gzip', purpose: 'install.img compression (gzip recipes)' },
+  xz: { command: 'xz', debianPackage: 'xz-utils', purpose: 'install.img compression (xz recipes)' },
   'qemu-system-x86_64': { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'boot tests (testbed)' },
 } as const satisfies Record<string, HostTool>;
 

@@ -2,7 +2,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import { register as build } from './build.ts';
 import { register as doctor } from './doctor.ts';
+import { register as inspect } from './inspect.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [build, doctor];
+export const commands: Register[] = [build, doctor, inspect];
