@@ -8,7 +8,6 @@ import { AptRoot } from '../debian/apt.ts';
 import { debianKernelStage } from '../debian/kernel.ts';
 import { prebuiltXenStage } from '../hypervisor/prebuilt.ts';
 import { installImgStage } from '../installer/install-img.ts';
-import { buildMenu } from '../media/menu.ts';
 import { BOOTLOADER_PACKAGES, bootFilesStage, efiImageStage, isoStage, menusStage } from '../media/stages.ts';
 import { formatTreeinfo } from '../media/treeinfo.ts';
 import type { LoadedRecipe } from '../recipes/load.ts';
@@ -44,7 +43,7 @@ export async function planIsoBuild(r: LoadedRecipe, opts: { cacheRoot: string; r
   const kernel = debianKernelStage(apt, kernelPkg);
   const bootFiles = bootFilesStage(apt, bootPkgs);
   const id = { brand: r.product.brand, version: r.product.version, build: r.product.build_number };
-  const menus = menusStage(buildMenu(r), id);
+  const menus = menusStage({ boot: r.boot, product: r.product }, id);
   const efi = efiImageStage(bootFiles, menus, `${r.name}:${r.product.volume_id}`);
   const installImg = installImgStage({
     kernel,

@@ -8,7 +8,7 @@ import { sha256 } from '../core/hash.ts';
 import { defineStage, type Stage, type StageContext } from '../core/stage.ts';
 import type { AptRoot, ResolvedPackage } from '../debian/apt.ts';
 import { packageRef, scratchRoot, unpackPackages } from '../debian/stages.ts';
-import type { BootMenu } from './menu.ts';
+import { buildMenu, type MenuInput } from './menu.ts';
 import { renderMenu, templatePath, type BootPaths, type MenuIdentity } from './render.ts';
 
 /** Debian packages the boot loader files come from. */
@@ -46,14 +46,16 @@ export function bootFilesStage(apt: AptRoot, pkgs: ResolvedPackage[]): Stage<any
   });
 }
 
-export function menusStage(menu: BootMenu, id: MenuIdentity): Stage<any> {
+/** Options are the recipe's own boot section, so --explain names the parameter that changed. */
+export function menusStage(input: MenuInput, id: MenuIdentity): Stage<any> {
   return defineStage({
     name: 'menus',
     version: 1,
-    options: { menu: menu as any, id: id as any, paths: ISO_PATHS as any },
+    options: { boot: input.boot as any, brand: input.product.brand, id: id as any, paths: ISO_PATHS as any },
     inputFiles: { isolinux: templatePath('isolinux.cfg'), grub: templatePath('grub.cfg') },
     artifacts: { 'isolinux.cfg': { path: 'isolinux.cfg', kind: 'boot-menu' }, 'grub.cfg': { path: 'grub.cfg', kind: 'boot-menu' } },
     async run(ctx) {
+      const menu = buildMenu(input);
       await writeFile(join(ctx.out, 'isolinux.cfg'), renderMenu('isolinux.cfg', menu, ISO_PATHS, id));
       await writeFile(join(ctx.out, 'grub.cfg'), renderMenu('grub.cfg', menu, ISO_PATHS, id));
     },
