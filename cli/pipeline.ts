@@ -1,6 +1,7 @@
 // Turns a recipe into the build graph for the install ISO, and names what gets
 // published to output/<name>/. The one place that wires stage families together.
 import { join } from 'node:path';
+import { downloadsRootFor } from '../core/cache.ts';
 import type { ArtifactSource } from '../core/output.ts';
 import type { StageResult } from '../core/engine.ts';
 import type { Stage } from '../core/stage.ts';
@@ -33,7 +34,7 @@ export function isoFileName(r: LoadedRecipe): string {
 }
 
 export async function planIsoBuild(r: LoadedRecipe, opts: { cacheRoot: string; refreshIndex?: boolean }): Promise<BuildGraph> {
-  const apt = new AptRoot(r.debian, opts.cacheRoot);
+  const apt = new AptRoot(r.debian, downloadsRootFor(opts.cacheRoot));
   await apt.ensureIndex(opts.refreshIndex);
   const [xenPkg] = await apt.resolve([r.hypervisor.package]);
   const kernelPkg = await apt.resolveMeta(r.kernel.package, /^linux-image-\d/);

@@ -6,7 +6,7 @@
 //   <root>/explain/<scope>/<stage>.json  key inputs of the last build (for --explain)
 // A killed build leaves only scratch directories, which nothing trusts and the
 // next build sweeps away.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,10 @@ export interface CacheManifest {
   files: TreeEntry[];
   keyInputs: Json;
   durationMs: number;
+}
+
+export function downloadsRootFor(cacheRoot: string): string {
+  return process.env.XSFORGE_DOWNLOADS || join(cacheRoot, 'downloads');
 }
 
 export function defaultCacheRoot(): string {
@@ -118,11 +122,13 @@ export class StageCache {
     await writeFile(p, JSON.stringify(inputs));
   }
 
-  /** Shared download cache (apt archives and the like). */
-  downloads(sub: string): string {
-    const d = join(this.root, 'downloads', sub);
-    if (!existsSync(d)) mkdirSync(d, { recursive: true });
-    return d;
+  /**
+   * Downloads (package index, .debs, apt archives) are content-addressed and
+   * verified, so they may live apart from the stage cache ($XSFORGE_DOWNLOADS):
+   * a build with an empty stage cache then still skips the network.
+   */
+  get downloadsRoot(): string {
+    return downloadsRootFor(this.root);
   }
 }
 

@@ -22,6 +22,8 @@ export interface EngineOptions {
   scope: string;
   /** compute reasons for every stage that runs */
   explain?: boolean;
+  /** stage names to run even when their output is cached (--force) */
+  force?: string[];
 }
 
 export interface StageResult {
@@ -101,7 +103,7 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
     const keyInputs = await computeKeyInputs(stage, depResults);
     const key = hashJson(keyInputs);
     const artifactsOf = (dir: string) => Object.fromEntries(Object.entries(stage.artifacts ?? {}).map(([k, a]) => [k, join(dir, a.path)]));
-    const hit = opts.cache.lookup(key);
+    const hit = opts.force?.includes(stage.name) ? undefined : opts.cache.lookup(key);
     if (hit) {
       const dir = join(opts.cache.entryDir(key), 'out');
       cachedCount++;
@@ -117,7 +119,8 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
     const scratch = await opts.cache.scratch(key);
     const logFile = join(scratch, 'build.log');
     try {
-      const reasons = opts.explain ? diffInputs(await opts.cache.readLastInputs(opts.scope, stage.name), keyInputs) : undefined;
+      const reasons = !opts.explain ? undefined
+        : opts.force?.includes(stage.name) ? ['forced (--force)'] : diffInputs(await opts.cache.readLastInputs(opts.scope, stage.name), keyInputs);
       emit({ type: 'stage-start', stage: stage.name, key, reasons });
       const ctx: StageContext<any> = {
         options: stage.options,
@@ -134,7 +137,7 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
           return p;
         },
         sourceDateEpoch: opts.sourceDateEpoch,
-        downloadCache: join(opts.cache.root, 'downloads'),
+        downloadCache: opts.cache.downloadsRoot,
         run: (argv, o) => {
           appendFileSync(logFile, `$ ${argv.join(' ')}\n`);
           return execRun(argv, { logFile, ...o, env: { SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch), ...o?.env } });

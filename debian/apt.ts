@@ -33,8 +33,8 @@ export class AptRoot {
   private memo: Record<string, ResolvedPackage> | undefined;
   private indexDigestValue: string | undefined;
 
-  constructor(readonly source: DebianSource, cacheRoot: string) {
-    this.dir = join(cacheRoot, 'downloads', 'apt', hashJson(source).slice(0, 16));
+  constructor(readonly source: DebianSource, downloadsRoot: string) {
+    this.dir = join(downloadsRoot, 'apt', hashJson(source).slice(0, 16));
     this.memoFile = join(this.dir, 'resolved.json');
   }
 

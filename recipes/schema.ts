@@ -90,7 +90,7 @@ export const RecipeSchema = Type.Object({
   installer: Type.Object({
     packages: Type.Array(Pat('debianPackage', 'Debian package name'), { uniqueItems: true, description: 'Debian packages in install.img, besides the built-in base set' }),
     compression: StringEnum(INSTALLER_COMPRESSIONS, 'compression of the install.img cpio archive'),
-    modules: Type.Optional(Type.Array(Pat('moduleGlob', 'module directory or glob'), { uniqueItems: true, description: 'kernel module directories/globs (under /lib/modules/<version>/) kept in install.img; default: all' })),
+    modules: Type.Optional(Type.Array(Pat('moduleGlob', 'module directory or glob'), { uniqueItems: true, description: 'kernel module directories/globs (under /lib/modules/<version>/) kept in install.img, plus what they depend on; default: a curated set for storage, file systems and common NICs (installer/install-img.ts DEFAULT_MODULE_DIRS)' })),
   }, { ...Strict, description: 'the installer initramfs, install.img' }),
   boot: Type.Object({
     timeout: Type.Integer({ minimum: 0, maximum: 600, description: 'boot menu timeout in tenths of a second (isolinux units); 0 waits forever' }),

@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .option('--explain', 'say, for each stage that runs, which of its inputs changed')
     .option('--json', 'one JSON event per line on stdout (stage start/finish/cached/failed, artifacts)')
     .option('-q, --quiet', 'print only failures and the result')
+    .option('--force <stages...>', 'run these stages even if their output is cached (e.g. --force iso)')
     .option('--refresh-index', 'fetch the Debian package index again before resolving packages')
     .action(async (recipePath, o) => {
       const started = Date.now();
@@ -36,7 +37,7 @@ export function register(program: Command): void {
       const reporter = pickReporter({ json: o.json, explain: o.explain, quiet: o.quiet });
       let results;
       try {
-        results = await runGraph(graph.targets, { cache, reporter, jobs: Number(o.jobs), sourceDateEpoch: epoch, scope: recipe.name, explain: o.explain });
+        results = await runGraph(graph.targets, { cache, reporter, jobs: Number(o.jobs), sourceDateEpoch: epoch, scope: recipe.name, explain: o.explain, force: o.force });
       } finally {
         reporter.close();
       }

@@ -1,0 +1,75 @@
+// npm run bench: each benchmark prints its figure, a baseline measured in the
+// same run, and their ratio; all results go to output/bench/results.json.
+//   noop-rebuild   whole `xsforge build` process with everything cached, vs a bare `node` start
+//   iso-mastering  our ISO stage (tree assembly, xorriso through core/exec, output hashing) vs a bare
+//                  xorriso call with the same arguments on the same tree
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RECIPE, REPO_ROOT } from '../cli/shared.ts';
+import { defaultCacheRoot } from '../core/cache.ts';
+import { xorrisoArgs } from '../media/stages.ts';
+
+interface Result { name: string; value: number; unit: string; baseline: number; baselineName: string; ratio: number; target?: string; met?: boolean; samples: number[] }
+const results: Result[] = [];
+const cli = join(REPO_ROOT, 'bin', 'xsforge');
+
+function time(argv: string[], env: Record<string, string> = {}): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr?.toString().slice(-2000)}`);
+  return s;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function report(r: Omit<Result, 'ratio'>): void {
+  const full = { ...r, ratio: r.value / r.baseline };
+  results.push(full);
+  const met = r.met === undefined ? '' : r.met ? '  [target met]' : '  [TARGET MISSED]';
+  console.log(`${r.name.padEnd(16)} ${r.value.toFixed(3)} ${r.unit}   baseline (${r.baselineName}) ${r.baseline.toFixed(3)} ${r.unit}   ratio ${full.ratio.toFixed(2)}x${r.target ? `   target ${r.target}` : ''}${met}`);
+}
+
+const output = mkdtempSync(join(tmpdir(), 'xsf-bench-'));
+console.log('warming: building the default recipe (cached stages are reused)...');
+time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
+
+// no-op rebuild: the whole CLI process, five runs, median
+{
+  const runs = Array.from({ length: 5 }, () => time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]));
+  const base = Array.from({ length: 5 }, () => time([process.execPath, '-e', '0']));
+  const v = median(runs);
+  report({ name: 'noop-rebuild', value: v, unit: 's', baseline: median(base), baselineName: 'bare node start', target: '< 1 s', met: v < 1, samples: runs });
+}
+
+// ISO mastering: our stage forced to rerun, vs bare xorriso on the stage's tree
+{
+  const ours: number[] = [];
+  for (let i = 0; i < 3; i++) ours.push(time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output, '--force', 'iso']));
+  const noop = median(Array.from({ length: 3 }, () => time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output])));
+  // the same tree xorriso saw: unpack the ISO we just built
+  const tree = join(output, 'bench-tree');
+  rmSync(tree, { recursive: true, force: true });
+  mkdirSync(tree);
+  const iso = join(output, 'xenserver-7.1.2', 'xenserver-7.1.2.iso');
+  time(['osirrox', '-indev', iso, '-extract', '/', tree]);
+  rmSync(join(tree, 'boot/isolinux/boot.cat'), { force: true }); // xorriso writes the catalog itself
+  const manifest = JSON.parse(readFileSync(join(output, 'xenserver-7.1.2', 'manifest.json'), 'utf8'));
+  const mbr = join(defaultCacheRoot(), 'stages', manifest.stages['boot-files'], 'out', 'syslinux', 'isohdpfx.bin');
+  const bare: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const args = xorrisoArgs(tree, join(output, 'bare.iso'), 'XS712', mbr);
+    rmSync(join(output, 'bare.iso'), { force: true });
+    bare.push(time(args, { SOURCE_DATE_EPOCH: '1533081600' }));
+  }
+  // the stage's own cost: forced build minus the fixed cost of a no-op build process
+  const stage = median(ours) - noop;
+  report({ name: 'iso-mastering', value: stage, unit: 's', baseline: median(bare), baselineName: 'bare xorriso', target: '<= 1.10x', met: stage / median(bare) <= 1.10, samples: ours.map((x) => x - noop) });
+}
+
+mkdirSync(join(REPO_ROOT, 'output', 'bench'), { recursive: true });
+writeFileSync(join(REPO_ROOT, 'output', 'bench', 'results.json'), `${JSON.stringify({ time: new Date().toISOString(), results }, null, 2)}\n`);
+console.log(`results: ${join(REPO_ROOT, 'output', 'bench', 'results.json')}`);
+rmSync(output, { recursive: true, force: true });
