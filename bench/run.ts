@@ -60,9 +60,9 @@ time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
   const mbr = join(defaultCacheRoot(), 'stages', manifest.stages['boot-files'], 'out', 'syslinux', 'isohdpfx.bin');
   const bare: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const args = xorrisoArgs(tree, join(output, 'bare.iso'), 'XS712', mbr);
+    const args = xorrisoArgs(tree, join(output, 'bare.iso'), 'XS712', mbr, 1533081600);
     rmSync(join(output, 'bare.iso'), { force: true });
-    bare.push(time(args, { SOURCE_DATE_EPOCH: '1533081600' }));
+    bare.push(time(args, { SOURCE_DATE_EPOCH: '1533081600', TZ: 'UTC' }));
   }
   // the stage's own cost: forced build minus the fixed cost of a no-op build process
   const stage = median(ours) - noop;

@@ -126,7 +126,7 @@ export interface IsoIdentity {
 export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; bootFiles: Stage<any>; menus: Stage<any>; efi: Stage<any>; installImg: Stage<any> }, id: IsoIdentity): Stage<any> {
   return defineStage({
     name: 'iso',
-    version: 1,
+    version: 2,
     options: { volumeId: id.volumeId, treeinfo: id.treeinfo, isoName: id.isoName },
     deps,
     inputFiles: id.eulaFile ? { eula: id.eulaFile } : {},
@@ -161,17 +161,26 @@ export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; boo
       ctx.progress('xorriso');
       // SOURCE_DATE_EPOCH (set by the engine for every tool) fixes xorriso's
       // volume dates, file dates, volume UUID and the GPT/MBR ids it derives.
-      await ctx.run(xorrisoArgs(tree, iso, id.volumeId, join(sys, 'isohdpfx.bin')));
+      await ctx.run(xorrisoArgs(tree, iso, id.volumeId, join(sys, 'isohdpfx.bin'), ctx.sourceDateEpoch), { env: { TZ: 'UTC' } });
       const names = await readdir(ctx.out);
       if (!names.includes(id.isoName)) throw new XsforgeError('xorriso wrote no ISO');
     },
   });
 }
 
-export function xorrisoArgs(tree: string, iso: string, volumeId: string, mbr: string): string[] {
+/** xorriso's timestring form YYYYMMDDhhmmsscc (read as local time: run it with TZ=UTC). */
+export function xorrisoTime(epoch: number): string {
+  return `${new Date(epoch * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14)}00`;
+}
+
+export function xorrisoArgs(tree: string, iso: string, volumeId: string, mbr: string, epoch: number): string[] {
+  const t = xorrisoTime(epoch);
   return [
     'xorriso', '-as', 'mkisofs',
     '-o', iso,
+    // every date in the image from the epoch: volume dates, file dates (files come
+    // from the cache with the time they were built), and the GPT/MBR ids derived from them
+    `--modification-date=${t}`, '--set_all_file_dates', t,
     '-r', '-J', '-joliet-long', // -r: Rock Ridge with owner 0 and normalised modes
     '-V', volumeId,
     '-isohybrid-mbr', mbr,

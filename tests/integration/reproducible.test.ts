@@ -1,0 +1,59 @@
+// Two clean builds (empty stage caches, different output directories, the same
+// SOURCE_DATE_EPOCH) give byte-identical artifacts. Downloads (.debs, package
+// index) are shared: they are content-addressed and verified, not build outputs.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_RECIPE } from '../../cli/shared.ts';
+import { defaultCacheRoot, downloadsRootFor } from '../../core/cache.ts';
+import { buildRecipe, readManifest } from '../lib/build.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'xsf-repro-'));
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+/** First offset where two files differ, or -1. */
+function firstDifference(a: string, b: string): number {
+  const fa = openSync(a, 'r');
+  const fb = openSync(b, 'r');
+  const ba = Buffer.alloc(1 << 20);
+  const bb = Buffer.alloc(1 << 20);
+  try {
+    for (let off = 0; ; off += ba.length) {
+      const na = readSync(fa, ba, 0, ba.length, off);
+      const nb = readSync(fb, bb, 0, bb.length, off);
+      const n = Math.min(na, nb);
+      for (let i = 0; i < n; i++) if (ba[i] !== bb[i]) return off + i;
+      if (na !== nb) return off + n;
+      if (na === 0) return -1;
+    }
+  } finally {
+    closeSync(fa);
+    closeSync(fb);
+  }
+}
+
+test('two clean builds in different directories give identical artifacts, ISO included', async () => {
+  const env = { XSFORGE_DOWNLOADS: downloadsRootFor(defaultCacheRoot()), SOURCE_DATE_EPOCH: '1533081600' };
+  const a = await buildRecipe(DEFAULT_RECIPE, { output: join(work, 'a-out'), cache: join(work, 'a-cache'), env });
+  const b = await buildRecipe(DEFAULT_RECIPE, { output: join(work, 'b-out'), cache: join(work, 'b-cache'), env });
+  assert.ok(a.events.filter((e) => e.type === 'stage-finish').length >= 7, 'the first build really ran every stage');
+  assert.ok(b.events.filter((e) => e.type === 'stage-finish').length >= 7, 'the second build really ran every stage');
+  const ma = readManifest(a.outDir);
+  const mb = readManifest(b.outDir);
+  const differing: string[] = [];
+  for (const x of ma.artifacts) {
+    const y = mb.artifacts.find((z: any) => z.path === x.path);
+    assert.ok(y, `second build lacks ${x.path}`);
+    if (x.sha256 !== y.sha256) {
+      const off = firstDifference(join(a.outDir, x.path), join(b.outDir, y.path));
+      differing.push(`${x.path}: first difference at byte ${off} (sizes ${statSync(join(a.outDir, x.path)).size} / ${statSync(join(b.outDir, y.path)).size})`);
+    }
+  }
+  assert.equal(differing, [], `artifacts differ:\n${differing.join('\n')}`);
+  assert.is(ma.artifacts[0].kind, 'install-iso');
+  assert.is(ma.artifacts[0].sha256, mb.artifacts[0].sha256);
+});
+
+test.run();
