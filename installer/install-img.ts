@@ -47,6 +47,10 @@ const PRUNE = [
   'usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/linda',
   'var/cache/apt', 'var/lib/apt/lists', 'var/log', 'var/cache/debconf/config.dat-old', 'var/cache/debconf/templates.dat-old',
   'var/lib/dpkg/status-old', 'var/lib/dpkg/diversions-old',
+  // per-host identities that package scripts make at random: they must not be
+  // baked into an image shared by every host (and would break reproducibility);
+  // open-iscsi makes a fresh InitiatorName when the file is missing
+  'etc/iscsi/initiatorname.iscsi', 'etc/machine-id', 'var/lib/dbus/machine-id', 'var/lib/systemd/random-seed',
 ];
 
 export type Compression = 'zstd' | 'gzip' | 'xz';
@@ -279,7 +283,7 @@ export function installImgStage(o: InstallImgStageOptions): Stage<any> {
   const inputFiles: Record<string, string> = { 'init.sh': INIT_SCRIPT };
   // synchronous listing: stage definitions are built before the graph runs
   for (const f of readdirSync(RUNTIME_DIR).sort()) if (f.endsWith('.ts')) inputFiles[`runtime/${f}`] = join(RUNTIME_DIR, f);
-  for (const f of ['cpio.ts', 'kmod.ts']) inputFiles[f] = join(here, f);
+  for (const f of ['cpio.ts', 'kmod.ts', 'install-img.ts']) inputFiles[f] = join(here, f);
   return defineStage({
     name: 'install-img',
     version: 1,
