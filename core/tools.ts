@@ -27,6 +27,8 @@ export const HOST_TOOLS = {
   zstd: { command: 'zstd', debianPackage: 'zstd', purpose: 'install.img compression' },
   gzip: { command: 'gzip', debianPackage: 'gzip', purpose: 'install.img compression (gzip recipes)' },
   xz: { command: 'xz', debianPackage: 'xz-utils', purpose: 'install.img compression (xz recipes)' },
+  sgdisk: { command: 'sgdisk', debianPackage: 'gdisk', purpose: 'GPT checks (tests)' },
+  sfdisk: { command: 'sfdisk', debianPackage: 'fdisk', purpose: 'partition table checks (tests)' },
   'qemu-system-x86_64': { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'boot tests (testbed)' },
 } as const satisfies Record<string, HostTool>;
 

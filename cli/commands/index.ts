@@ -3,9 +3,10 @@ import type { Command } from '@commander-js/extra-typings';
 import { register as build } from './build.ts';
 import { register as doctor } from './doctor.ts';
 import { register as inspect } from './inspect.ts';
+import { register as layout } from './layout.ts';
 import { register as recipe } from './recipe.ts';
 import { register as vm } from './vm.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [build, doctor, inspect, recipe, vm];
+export const commands: Register[] = [build, doctor, inspect, layout, recipe, vm];

@@ -48,6 +48,20 @@ test('touching one boot parameter reruns only the menu, EFI image and ISO stages
   assert.ok(starts.find((e) => e.stage === 'iso')!.reasons.some((r: string) => /upstream stage (menus|efi)/.test(r)));
 });
 
+test('a stage that fails mid-build shows the command and its output, and leaves the previous good output intact', async () => {
+  const before = readManifest(first.outDir);
+  const recipe = join(work, 'badpkg.yaml');
+  writeFileSync(recipe, `extends: ${DEFAULT_RECIPE}\ninstaller:\n  packages: [nodejs, no-such-package-xsforge]\n`);
+  const r = await xsforge(['build', recipe, '--json', '-o', output]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /build failed in install-img/);
+  assert.match(r.stderr, /command: mmdebstrap /);
+  assert.match(r.stderr, /no-such-package-xsforge/);
+  assert.ok(r.stdout.split('\n').some((l) => l.includes('"type":"stage-failed"') && l.includes('install-img')));
+  assert.equal(readManifest(first.outDir), before);
+  assert.is(await sha256File(first.iso), before.artifacts[0].sha256);
+});
+
 test('a recipe with a typo, a wrong type or a missing field fails before any work, naming line and field', async () => {
   const cases: [string, RegExp][] = [
     [`extends: ${DEFAULT_RECIPE}\nboot:\n  tiemout: 5\n`, /:3:3: boot\.tiemout: unknown key 'tiemout' in boot; did you mean 'timeout'\?/],
