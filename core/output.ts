@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm, writeFile, constants } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { sha256File } from './hash.ts';
+import { canonicalJson, sha256File } from './hash.ts';
 
 export interface PublishedArtifact {
   /** what it is: install-iso, hypervisor, kernel, installer-initrd, ... */
@@ -37,7 +37,7 @@ export interface ArtifactSource {
 export function outputIsCurrent(dir: string, sources: ArtifactSource[], stages: Record<string, string>): boolean {
   try {
     const m: OutputManifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-    if (JSON.stringify(m.stages) !== JSON.stringify(stages)) return false;
+    if (canonicalJson(m.stages) !== canonicalJson(stages)) return false;
     return sources.every((s) => m.artifacts.some((a) => a.path === s.path && existsSync(join(dir, a.path))));
   } catch {
     return false;

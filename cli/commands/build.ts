@@ -43,7 +43,8 @@ export function register(program: Command): void {
       }
       const outDir = resolve(o.output, recipe.name);
       const sources = graph.artifacts(results);
-      const stages = Object.fromEntries([...results.values()].map((r) => [r.stage.name, r.key]));
+      // sorted: stages finish in any order when they run in parallel
+      const stages = Object.fromEntries([...results.values()].map((r) => [r.stage.name, r.key]).sort(([a], [b]) => (a < b ? -1 : 1)));
       let published = false;
       if (!outputIsCurrent(outDir, sources, stages)) {
         await publish(outDir, sources, {
