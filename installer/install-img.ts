@@ -22,7 +22,13 @@ export const RUNTIME_DIR = join(here, 'runtime');
 
 /** Always in install.img, whatever the recipe lists: what /init and the runtime run. */
 // (mount is its own package in bookworm, outside the apt variant's essential set)
-export const BASE_PACKAGES = ['nodejs', 'udev', 'kmod', 'util-linux', 'mount', 'iproute2'];
+export const BASE_PACKAGES = [
+  'nodejs', 'udev', 'kmod', 'util-linux', 'mount', 'iproute2',
+  // the unattended install (installer/runtime/execute.ts, fetch.ts, network.ts); tar,
+  // coreutils and util-linux (blockdev, partx, wipefs, mkswap) are essential already
+  'e2fsprogs', 'dosfstools', 'zstd', 'curl', 'ca-certificates', 'isc-dhcp-client',
+  'grub2-common', 'grub-pc-bin', 'grub-efi-amd64-bin', 'efibootmgr',
+];
 
 /**
  * Module trees (under /lib/modules/<release>/) kept when the recipe names none:

@@ -1,6 +1,7 @@
 // Registry of commands; add a line per command module.
 import type { Command } from '@commander-js/extra-typings';
 import { register as answerfile } from './answerfile.ts';
+import { register as answerfilePlan } from './answerfile-plan.ts';
 import { register as build } from './build.ts';
 import { register as doctor } from './doctor.ts';
 import { register as inspect } from './inspect.ts';
@@ -10,4 +11,4 @@ import { register as vm } from './vm.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [answerfile, build, doctor, inspect, layout, recipe, vm];
+export const commands: Register[] = [answerfile, answerfilePlan, build, doctor, inspect, layout, recipe, vm];

@@ -14,14 +14,25 @@
 //   --product FILE     product identity JSON           (XSFORGE_PRODUCT_JSON)
 //   --atexit-file FILE where the exit action is left   (XSFORGE_ATEXIT_FILE)
 //   --stdout           also copy console output to stdout
+// Unattended installs (see unattended.ts) also take:
+//   --extra-disk PATH  a whole disk listBlockDevices leaves out, e.g. a loop device (XSFORGE_EXTRA_DISKS, space separated)
+//   --boot-mode MODE   bios | uefi instead of looking for <sys-root>/firmware/efi (XSFORGE_BOOT_MODE)
+//   --target-root DIR  where the target is mounted, default /tmp/root (XSFORGE_TARGET_ROOT)
+//   --work-dir DIR     downloads and mount points, default /tmp/xsforge-install (XSFORGE_WORK_DIR)
+//   --log-file FILE    the install log copied to the target, default /run/xsforge/install-log (XSFORGE_LOG_FILE)
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeCmdline, parseCmdline, type AtExit, type CmdlineParse } from './cmdline.ts';
 import { Consoles } from './console.ts';
+import { unrecoverableErrorText } from '../../answerfiles/model.ts';
+import { InstallLog } from './log.ts';
 import { banner, diskTable, nicTable } from './report.ts';
 import {
-  listBlockDevices, listNics, pathsFromEnv, readCmdlineText, readProduct, writeAtexit,
-  type ProductIdentity, type SystemPaths,
+  blockDeviceByPath, listBlockDevices, listNics, pathsFromEnv, readCmdlineText, readProduct, writeAtexit,
+  type BlockDevice, type Nic, type ProductIdentity, type SystemPaths,
 } from './system.ts';
+import { planFileBeside, runUnattended } from './unattended.ts';
 
 export const READY_MARKER = 'XSFORGE-INSTALLER-READY';
 export const EXIT_MARKER = 'XSFORGE-INSTALLER-EXIT';
@@ -33,7 +44,15 @@ interface Session {
   product: ProductIdentity;
 }
 
-function options(argv: string[]): { paths: SystemPaths; alsoStdout: boolean } {
+interface InstallOptions {
+  extraDisks: string[];
+  bootMode?: 'bios' | 'uefi';
+  targetRoot: string;
+  workDir: string;
+  logFile: string;
+}
+
+function options(argv: string[], env: NodeJS.ProcessEnv = process.env): { paths: SystemPaths; alsoStdout: boolean; install: InstallOptions } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -43,8 +62,15 @@ function options(argv: string[]): { paths: SystemPaths; alsoStdout: boolean } {
       product: { type: 'string' },
       'atexit-file': { type: 'string' },
       stdout: { type: 'boolean' },
+      'extra-disk': { type: 'string', multiple: true },
+      'boot-mode': { type: 'string' },
+      'target-root': { type: 'string' },
+      'work-dir': { type: 'string' },
+      'log-file': { type: 'string' },
     },
   });
+  const bootMode = values['boot-mode'] ?? env.XSFORGE_BOOT_MODE;
+  if (bootMode !== undefined && bootMode !== 'bios' && bootMode !== 'uefi') throw new Error(`--boot-mode must be bios or uefi, not ${bootMode}`);
   const p = pathsFromEnv();
   return {
     paths: {
@@ -56,25 +82,23 @@ function options(argv: string[]): { paths: SystemPaths; alsoStdout: boolean } {
       ...(values['atexit-file'] ? { atexitFile: values['atexit-file'] } : {}),
     },
     alsoStdout: values.stdout === true,
+    install: {
+      extraDisks: [...(values['extra-disk'] ?? []), ...(env.XSFORGE_EXTRA_DISKS ?? '').split(/\s+/).filter(Boolean)],
+      ...(bootMode !== undefined && { bootMode }),
+      targetRoot: values['target-root'] ?? env.XSFORGE_TARGET_ROOT ?? '/tmp/root',
+      workDir: values['work-dir'] ?? env.XSFORGE_WORK_DIR ?? '/tmp/xsforge-install',
+      logFile: values['log-file'] ?? env.XSFORGE_LOG_FILE ?? '/run/xsforge/install-log',
+    },
   };
 }
 
 /** What the installer does once it knows the command line and the hardware. */
-function chooseOperation(s: Session): string[] {
+function chooseOperation(s: Session): 'unattended' | string[] {
   const c = s.parsed.cmdline;
   if (s.parsed.errors.length) {
-    return [
-      'An unrecoverable error has occurred. The error was:',
-      ...s.parsed.errors.map((e) => `  ${e}`),
-    ];
+    return [unrecoverableErrorText(s.parsed.errors.join('\n')), 'No disk has been changed.'];
   }
-  if (c.install && (c.answerfile || c.answerfileGenerator)) {
-    return [
-      `Unattended installation was requested (answer file ${c.answerfile ?? c.answerfileGenerator}),`,
-      'but this build of the installer cannot carry out answer-file installs yet.',
-      'No disk has been changed.',
-    ];
-  }
+  if (c.install && (c.answerfile || c.answerfileGenerator)) return 'unattended';
   return [
     'The interactive installer is not part of this build of the installer yet.',
     'No disk has been changed.',
@@ -86,7 +110,7 @@ function finish(s: Session, action: AtExit): void {
   writeAtexit(s.paths, action);
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const opts = options(argv);
   const text = readCmdlineText(opts.paths);
   const parsed = parseCmdline(text);
@@ -113,16 +137,37 @@ function main(argv: string[]): number {
   for (const l of nicTable(nics)) console.line(l);
   console.line(`${READY_MARKER} disks=${disks.length} optical=${optical.length} nics=${nics.length} errors=${parsed.errors.length}`);
 
-  for (const l of chooseOperation(s)) console.line(l);
+  const operation = chooseOperation(s);
+  if (operation === 'unattended') {
+    const log = new InstallLog(console, opts.install.logFile, opts.alsoStdout);
+    const targets: BlockDevice[] = [...disks];
+    for (const path of opts.install.extraDisks) targets.push(blockDeviceByPath(opts.paths, path));
+    await runUnattended({
+      cmdline: parsed.cmdline,
+      product,
+      disks: targets.map((d) => ({ name: d.name, path: d.path, sizeBytes: d.sizeBytes, sectorSize: d.sectorSize })),
+      nics: nics as Nic[],
+      log,
+      uefi: opts.install.bootMode ? opts.install.bootMode === 'uefi' : existsSync(join(opts.paths.sysRoot, 'firmware', 'efi')),
+      sysRoot: opts.paths.sysRoot,
+      devRoot: opts.paths.devRoot,
+      targetRoot: opts.install.targetRoot,
+      workDir: opts.install.workDir,
+      efivarsDir: join(opts.paths.sysRoot, 'firmware', 'efi', 'efivars'),
+      planFile: planFileBeside(opts.install.logFile, opts.install.workDir),
+    });
+  } else {
+    for (const l of operation) console.line(l);
+  }
   finish(s, parsed.cmdline.atexit);
   console.close();
   return 0;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, (e) => {
   // /init shows this (it keeps the runtime's stderr) and falls back to a shell
   process.stderr.write(`xsforge installer failed: ${(e as Error).stack ?? String(e)}\n`);
   process.exitCode = 1;
-}
+});

@@ -71,6 +71,8 @@ export interface BlockDevice {
   /** device node, e.g. /dev/sda */
   path: string;
   sizeBytes: number;
+  /** logical sector size in bytes (queue/logical_block_size) */
+  sectorSize: number;
   vendor?: string;
   model?: string;
   removable: boolean;
@@ -96,27 +98,42 @@ export function listBlockDevices(p: SystemPaths): { disks: BlockDevice[]; optica
   if (!existsSync(dir)) return { disks, optical };
   for (const name of readdirSync(dir).sort()) {
     if (SKIP_BLOCK.test(name)) continue;
-    const base = join(dir, name);
-    const sectors = Number(readText(join(base, 'size')) ?? '0');
-    // sysfs reports sizes in 512-byte units whatever the logical block size
-    const sizeBytes = Number.isFinite(sectors) ? sectors * 512 : 0;
-    const scsiType = readText(join(base, 'device', 'type'));
-    const isOptical = /^sr\d+$/.test(name) || scsiType === '5';
-    const vendor = cleanId(readText(join(base, 'device', 'vendor')));
-    const model = cleanId(readText(join(base, 'device', 'model')));
-    const dev: BlockDevice = {
-      name,
-      path: `/dev/${name.replace(/!/g, '/')}`,
-      sizeBytes,
-      ...(vendor ? { vendor } : {}),
-      ...(model ? { model } : {}),
-      removable: readText(join(base, 'removable')) === '1',
-      readOnly: readText(join(base, 'ro')) === '1',
-    };
+    const { device: dev, isOptical } = readBlockDevice(dir, name);
     if (isOptical) optical.push(dev);
-    else if (sizeBytes > 0) disks.push(dev); // empty card readers and unattached slots
+    else if (dev.sizeBytes > 0) disks.push(dev); // empty card readers and unattached slots
   }
   return { disks, optical };
+}
+
+/** One whole disk, e.g. a loop device that listBlockDevices leaves out (tests: --extra-disk). */
+export function blockDeviceByPath(p: SystemPaths, devPath: string): BlockDevice {
+  const name = basename(devPath);
+  const dir = join(p.sysRoot, 'block');
+  if (!existsSync(join(dir, name))) throw new Error(`${devPath}: no ${join(dir, name)}; is it a whole disk?`);
+  return { ...readBlockDevice(dir, name).device, path: devPath };
+}
+
+function readBlockDevice(dir: string, name: string): { device: BlockDevice; isOptical: boolean } {
+  const base = join(dir, name);
+  const sectors = Number(readText(join(base, 'size')) ?? '0');
+  // sysfs reports sizes in 512-byte units whatever the logical block size
+  const sizeBytes = Number.isFinite(sectors) ? sectors * 512 : 0;
+  const scsiType = readText(join(base, 'device', 'type'));
+  const isOptical = /^sr\d+$/.test(name) || scsiType === '5';
+  const vendor = cleanId(readText(join(base, 'device', 'vendor')));
+  const model = cleanId(readText(join(base, 'device', 'model')));
+  const logical = Number(readText(join(base, 'queue', 'logical_block_size')));
+  const dev: BlockDevice = {
+    name,
+    path: `/dev/${name.replace(/!/g, '/')}`,
+    sizeBytes,
+    sectorSize: Number.isInteger(logical) && logical > 0 ? logical : 512,
+    ...(vendor ? { vendor } : {}),
+    ...(model ? { model } : {}),
+    removable: readText(join(base, 'removable')) === '1',
+    readOnly: readText(join(base, 'ro')) === '1',
+  };
+  return { device: dev, isOptical };
 }
 
 /** Vendor/model strings; numeric bus ids (virtio's "0x1af4") say nothing to a person. */

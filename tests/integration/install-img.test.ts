@@ -178,7 +178,7 @@ async function runRuntime(args: { cmdline: string; devices: string[] }): Promise
 
 test('runtime from the image: banner, options, disks, NICs, READY and EXIT markers on every console', async () => {
   const r = await runRuntime({
-    cmdline: 'xencons=hvc console=hvc0 console=tty0 install answerfile=http://10.1.1.1/a.xml atexit=poweroff map_netdev=eth0:s:52:54:00:aa:bb:cc',
+    cmdline: 'xencons=hvc console=hvc0 console=tty0 install answerfile=file:///nonexistent/a.xml atexit=poweroff map_netdev=eth0:s:52:54:00:aa:bb:cc',
     devices: ['hvc0', 'tty0'],
   });
   const out = r.consoles.hvc0;
@@ -187,7 +187,7 @@ test('runtime from the image: banner, options, disks, NICs, READY and EXIT marke
   const lines = out.split('\n');
   assert.is(lines[0], 'Welcome to XenServer 7.1.2 (build 137272c) installer');
   assert.match(out, /install:\s+yes/);
-  assert.match(out, /answer file:\s+http:\/\/10\.1\.1\.1\/a\.xml/);
+  assert.match(out, /answer file:\s+file:\/\/\/nonexistent\/a\.xml/);
   assert.match(out, /at exit:\s+poweroff/);
   assert.match(out, /map_netdev:\s+eth0=static:mac:52:54:00:aa:bb:cc/);
   assert.match(out, /\/dev\/sda\s+disk\s+500 GB\s+ATA\s+ST500DM002-1BD14/);
@@ -196,7 +196,9 @@ test('runtime from the image: banner, options, disks, NICs, READY and EXIT marke
   assert.not.match(out, /loop0|sdb|br0|\blo\b/);
   assert.match(out, /eth0\s+52:54:00:aa:bb:cc\s+e1000e\s+up\s+yes 1000 Mb\/s/);
   assert.ok(lines.includes('XSFORGE-INSTALLER-READY disks=2 optical=1 nics=1 errors=0'), out);
-  assert.match(out, /cannot carry out answer-file installs yet/);
+  // the unattended path runs and fails on the missing answer file, before any disk is touched
+  assert.match(out, /An unrecoverable error has occurred\. {2}The error was:\n\nUnable to fetch the answer file file:\/\/\/nonexistent\/a\.xml/);
+  assert.match(out, /XSFORGE-INSTALL-FAILED reason=Unable to fetch the answer file/);
   assert.is(lines.filter(Boolean).at(-1), 'XSFORGE-INSTALLER-EXIT action=poweroff');
   assert.ok(lines.findIndex((l) => l.startsWith('XSFORGE-INSTALLER-READY')) < lines.findIndex((l) => l.startsWith('XSFORGE-INSTALLER-EXIT')));
   assert.is(r.atexit, 'poweroff');
@@ -210,7 +212,7 @@ test('runtime: a serial-only host still sees everything; command-line errors are
   const out = r.consoles.ttyS0;
   assert.match(out, /^Welcome to XenServer/);
   assert.match(out, /errors=1/);
-  assert.match(out, /An unrecoverable error has occurred\. The error was:\n\s+Both answerfile and answerfile generator passed on command line\./);
+  assert.match(out, /An unrecoverable error has occurred\. {2}The error was:\n\s+Both answerfile and answerfile generator passed on command line\./);
   assert.match(out, /XSFORGE-INSTALLER-EXIT action=reboot/);
   assert.is(r.atexit, 'reboot');
 });
