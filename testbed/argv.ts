@@ -78,10 +78,10 @@ function diskSpec(d: string | DiskSpec): DiskSpec {
   return typeof d === 'string' ? { path: d } : d;
 }
 
-function diskDevice(bus: DiskBus, driveId: string, index: number, bootindex?: number): string {
+function diskDevice(bus: DiskBus, driveId: string, index: number, bootindex?: number, port?: string): string {
   const boot = bootindex === undefined ? '' : `,bootindex=${bootindex}`;
   switch (bus) {
-    case 'sata': return `ide-hd,drive=${driveId}${boot}`;
+    case 'sata': return `ide-hd,drive=${driveId}${port ?? ''}${boot}`;
     case 'virtio': return `virtio-blk-pci,drive=${driveId}${boot}`;
     // NVMe controllers need a serial number; a fixed one keeps runs comparable.
     case 'nvme': return `nvme,drive=${driveId},serial=xsforge${index}${boot}`;
@@ -121,6 +121,11 @@ export function buildQemuArgv(opts: VmOptions, env: ResolvedVmEnv): string[] {
     );
   }
 
+  // q35's AHCI controller has one device per port (ide.0..ide.5): name the port,
+  // or a second SATA device fails with "bus supports only 1 units".
+  let nextPort = 0;
+  const port = () => ((opts.machine ?? 'q35') === 'q35' ? `,bus=ide.${nextPort++}` : '');
+
   // Network boot goes first in the boot order; the media (if any) after it.
   let nextBootIndex = 0;
   if (opts.netboot) {
@@ -136,7 +141,7 @@ export function buildQemuArgv(opts: VmOptions, env: ResolvedVmEnv): string[] {
     const bootindex = nextBootIndex++;
     if (bootAs === 'cd') {
       argv.push('-drive', `if=none,id=media,file=${file},format=raw,media=cdrom,readonly=on`,
-        '-device', `ide-cd,drive=media,bootindex=${bootindex}`);
+        '-device', `ide-cd,drive=media${port()},bootindex=${bootindex}`);
     } else if (bootAs === 'usb') {
       // A real stick on an xHCI port, read-only so a test can never change the artifact.
       argv.push('-device', 'qemu-xhci,id=xhci',
@@ -145,14 +150,14 @@ export function buildQemuArgv(opts: VmOptions, env: ResolvedVmEnv): string[] {
     } else {
       const keep = opts.mediaWritable ? '' : ',snapshot=on';
       argv.push('-drive', `if=none,id=media,file=${file},format=raw${keep}`,
-        '-device', diskDevice(bus, 'media', 0, bootindex));
+        '-device', diskDevice(bus, 'media', 0, bootindex, bus === 'sata' ? port() : undefined));
     }
   }
   (opts.extraDisks ?? []).map(diskSpec).forEach((d, i) => {
     const id = `disk${i + 1}`;
     const keep = d.writable ? '' : ',snapshot=on';
     argv.push('-drive', `if=none,id=${id},file=${qemuOptValue(d.path)},format=${d.format ?? 'raw'}${keep}`,
-      '-device', diskDevice(bus, id, i + 1));
+      '-device', diskDevice(bus, id, i + 1, undefined, bus === 'sata' ? port() : undefined));
   });
   argv.push(...(opts.extraArgs ?? []));
   return argv;

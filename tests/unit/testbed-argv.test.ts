@@ -23,7 +23,7 @@ test('defaults: TCG with qemu64, 2 GiB, 2 CPUs, headless, serial to file, no def
   assert.equal(values(argv, '-chardev'), ['file,id=com1,path=/tmp/s.log']);
   assert.equal(values(argv, '-serial'), ['chardev:com1']);
   assert.equal(values(argv, '-drive'), ['if=none,id=media,file=/m.iso,format=raw,media=cdrom,readonly=on']);
-  assert.equal(values(argv, '-device'), ['ide-cd,drive=media,bootindex=0']);
+  assert.equal(values(argv, '-device'), ['ide-cd,drive=media,bus=ide.0,bootindex=0']);
   assert.equal(values(argv, '-drive').filter((d) => d.includes('pflash')), []);
 });
 
@@ -41,7 +41,7 @@ test('usb: read-only usb-storage stick on xHCI that boots first', () => {
 test('disk: snapshot unless writable; bus chosen by diskBus', () => {
   const snap = buildQemuArgv({ media: '/d.raw', bootAs: 'disk', serialLog: '/s' }, tcg);
   assert.equal(values(snap, '-drive'), ['if=none,id=media,file=/d.raw,format=raw,snapshot=on']);
-  assert.equal(values(snap, '-device'), ['ide-hd,drive=media,bootindex=0']);
+  assert.equal(values(snap, '-device'), ['ide-hd,drive=media,bus=ide.0,bootindex=0']);
   const rw = buildQemuArgv({ media: '/d.raw', bootAs: 'disk', mediaWritable: true, diskBus: 'nvme', serialLog: '/s' }, tcg);
   assert.equal(values(rw, '-drive'), ['if=none,id=media,file=/d.raw,format=raw']);
   assert.equal(values(rw, '-device'), ['nvme,drive=media,serial=xsforge0,bootindex=0']);
@@ -71,7 +71,7 @@ test('uefi: read-only OVMF code plus the private variable store', () => {
 test('netboot: isolated user network with TFTP boots before the media', () => {
   const argv = buildQemuArgv({ media: '/m.iso', serialLog: '/s', netboot: { tftpRoot: '/srv/tftp', bootfile: 'pxelinux.0' } }, tcg);
   assert.equal(values(argv, '-netdev'), ['user,id=net0,restrict=on,tftp=/srv/tftp,bootfile=pxelinux.0']);
-  assert.equal(values(argv, '-device'), ['e1000,netdev=net0,bootindex=0', 'ide-cd,drive=media,bootindex=1']);
+  assert.equal(values(argv, '-device'), ['e1000,netdev=net0,bootindex=0', 'ide-cd,drive=media,bus=ide.0,bootindex=1']);
   const only = buildQemuArgv({ serialLog: '/s', netboot: { tftpRoot: '/t', bootfile: 'b', nic: 'virtio-net-pci' } }, tcg);
   assert.equal(values(only, '-device'), ['virtio-net-pci,netdev=net0,bootindex=0']);
 });
@@ -103,6 +103,11 @@ test('readableTail strips terminal escapes and keeps the last lines', () => {
   assert.is(tail.length, 60);
   assert.is(tail[0], 'line 40');
   assert.is(tail[59], 'line 99');
+});
+
+test('q35: a CD and two SATA disks each get their own AHCI port', () => {
+  const argv = buildQemuArgv({ media: '/x.iso', serialLog: '/l', extraDisks: ['/a.img', { path: '/b.img', writable: true }] }, { accel: 'tcg' });
+  assert.equal(values(argv, '-device'), ['ide-cd,drive=media,bus=ide.0,bootindex=0', 'ide-hd,drive=disk1,bus=ide.1', 'ide-hd,drive=disk2,bus=ide.2']);
 });
 
 test.run();
