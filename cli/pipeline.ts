@@ -7,6 +7,7 @@ import type { StageResult } from '../core/engine.ts';
 import type { Stage } from '../core/stage.ts';
 import { AptRoot } from '../debian/apt.ts';
 import { debianKernelStage } from '../debian/kernel.ts';
+import { dom0RootfsStage } from '../dom0-rootfs/rootfs.ts';
 import { prebuiltXenStage } from '../hypervisor/prebuilt.ts';
 import { installImgStage } from '../installer/install-img.ts';
 import { BOOTLOADER_PACKAGES, bootFilesStage, efiImageStage, isoStage, menusStage } from '../media/stages.ts';
@@ -55,8 +56,10 @@ export async function planIsoBuild(r: LoadedRecipe, opts: { cacheRoot: string; r
     compression: r.installer.compression,
     product: { brand: r.product.brand, version: r.product.version, build_number: r.product.build_number, platform: r.product.platform },
   });
+  const product = { brand: r.product.brand, version: r.product.version, build_number: r.product.build_number, platform: r.product.platform };
+  const dom0 = dom0RootfsStage({ debian: r.debian, indexDigest: apt.indexDigest(), packages: [], product });
   const isoName = isoFileName(r);
-  const iso = isoStage({ hypervisor, kernel, bootFiles, menus, efi, installImg },
+  const iso = isoStage({ hypervisor, kernel, bootFiles, menus, efi, installImg, dom0 },
     { volumeId: r.product.volume_id, treeinfo: treeinfoText(r), eulaFile: r.product.eula, isoName });
 
   const fileOf = (results: Map<string, StageResult>, stage: string, path: string, kind: string, dest: string): ArtifactSource => {
@@ -75,6 +78,8 @@ export async function planIsoBuild(r: LoadedRecipe, opts: { cacheRoot: string; r
       fileOf(results, 'hypervisor', 'xen.gz', 'hypervisor', 'boot/xen.gz'),
       fileOf(results, 'kernel', 'vmlinuz', 'kernel', 'boot/vmlinuz'),
       fileOf(results, 'install-img', 'install.img', 'installer-initrd', 'install.img'),
+      fileOf(results, 'dom0-rootfs', 'dom0-root.tar.zst', 'dom0-root-image', 'dom0/root.tar.zst'),
+      fileOf(results, 'dom0-rootfs', 'dom0-root.json', 'dom0-root-manifest', 'dom0/root.json'),
       fileOf(results, 'efi-image', 'efiboot.img', 'efi-boot-image', 'boot/efiboot.img'),
       fileOf(results, 'efi-image', 'grubx64.efi', 'efi-loader', 'EFI/xenserver/grubx64.efi'),
       fileOf(results, 'menus', 'isolinux.cfg', 'boot-menu', 'boot/isolinux/isolinux.cfg'),

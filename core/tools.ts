@@ -25,6 +25,7 @@ export const HOST_TOOLS = {
   mmd: { command: 'mmd', debianPackage: 'mtools', purpose: 'EFI boot image directories' },
   'grub-mkimage': { command: 'grub-mkimage', debianPackage: 'grub-common', purpose: 'GRUB EFI image' },
   zstd: { command: 'zstd', debianPackage: 'zstd', purpose: 'install.img compression' },
+  tar: { command: 'tar', debianPackage: 'tar', purpose: 'dom0 root archive' },
   gzip: { command: 'gzip', debianPackage: 'gzip', purpose: 'install.img compression (gzip recipes)' },
   xz: { command: 'xz', debianPackage: 'xz-utils', purpose: 'install.img compression (xz recipes)' },
   sgdisk: { command: 'sgdisk', debianPackage: 'gdisk', purpose: 'GPT checks (tests)' },

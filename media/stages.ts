@@ -123,12 +123,13 @@ export interface IsoIdentity {
   isoName: string;
 }
 
-export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; bootFiles: Stage<any>; menus: Stage<any>; efi: Stage<any>; installImg: Stage<any> }, id: IsoIdentity): Stage<any> {
+/** dom0 (optional): the dom0-rootfs stage, whose root image the installer lays down (dom0/root.tar.zst). */
+export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; bootFiles: Stage<any>; menus: Stage<any>; efi: Stage<any>; installImg: Stage<any>; dom0?: Stage<any> }, id: IsoIdentity): Stage<any> {
   return defineStage({
     name: 'iso',
     version: 2,
     options: { volumeId: id.volumeId, treeinfo: id.treeinfo, isoName: id.isoName },
-    deps,
+    deps: deps as Record<string, Stage<any>>,
     inputFiles: id.eulaFile ? { eula: id.eulaFile } : {},
     tools: ['xorriso'],
     artifacts: { iso: { path: id.isoName, kind: 'install-iso' } },
@@ -155,6 +156,10 @@ export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; boo
       await put(join(ctx.dep('efi'), 'grubx64.efi'), 'EFI/BOOT/BOOTX64.EFI');
       await put(join(ctx.dep('menus'), 'grub.cfg'), 'EFI/xenserver/grub.cfg');
       await put(join(ctx.dep('efi'), 'efiboot.img'), 'boot/efiboot.img');
+      if (deps.dom0) {
+        await put(join(ctx.dep('dom0'), 'dom0-root.tar.zst'), 'dom0/root.tar.zst');
+        await put(join(ctx.dep('dom0'), 'dom0-root.json'), 'dom0/root.json');
+      }
       await writeFile(join(tree, '.treeinfo'), id.treeinfo);
       if (id.eulaFile) await copyFile(ctx.inputFile('eula'), join(tree, 'EULA'));
       const iso = join(ctx.out, id.isoName);
