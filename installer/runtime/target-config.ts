@@ -187,7 +187,9 @@ export function grubConfig(o: GrubConfigOptions): string {
     'set default=0',
     `set timeout=${o.timeoutSeconds ?? 5}`,
     '',
-    ...entry(o.brand, `${xenCommon} ${XEN_SERIAL_ARGS}`, `${dom0Common} console=hvc0 console=tty0`),
+    // hvc0 last: it becomes /dev/console, so systemd's status lines and the
+    // first-boot summary reach the serial line of a headless host, not only VGA
+    ...entry(o.brand, `${xenCommon} ${XEN_SERIAL_ARGS}`, `${dom0Common} console=tty0 console=hvc0`),
     '',
     ...entry(`${o.brand} (no serial console)`, `${xenCommon} console=vga`, `${dom0Common} console=tty0`),
     '',

@@ -193,7 +193,7 @@ test('grub.cfg: serial default entry with the Xen and dom0 arguments, and a no-s
   assert.match(entries[0]!, /^'XenServer' \{/);
   assert.ok(entries[0]!.includes('search --no-floppy --label --set=root root-abcdef'));
   assert.ok(entries[0]!.includes('multiboot2 /boot/xen.gz dom0_mem=1024M,max:1024M dom0_max_vcpus=1-2 com1=115200,8n1 console=com1,vga\n'));
-  assert.ok(entries[0]!.includes('module2 /boot/vmlinuz root=LABEL=root-abcdef ro net.ifnames=0 console=hvc0 console=tty0\n'));
+  assert.ok(entries[0]!.includes('module2 /boot/vmlinuz root=LABEL=root-abcdef ro net.ifnames=0 console=tty0 console=hvc0\n'));
   assert.ok(entries[0]!.includes('module2 /boot/initrd.img\n'));
   assert.match(entries[1]!, /^'XenServer \(no serial console\)'/);
   assert.ok(entries[1]!.includes('multiboot2 /boot/xen.gz dom0_mem=1024M,max:1024M dom0_max_vcpus=1-2 console=vga\n'));
