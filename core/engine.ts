@@ -100,7 +100,7 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
       }
       depResults[alias] = r;
     }
-    const keyInputs = await computeKeyInputs(stage, depResults);
+    const keyInputs = await computeKeyInputs(stage, depResults, opts.sourceDateEpoch);
     const key = hashJson(keyInputs);
     const artifactsOf = (dir: string) => Object.fromEntries(Object.entries(stage.artifacts ?? {}).map(([k, a]) => [k, join(dir, a.path)]));
     const hit = opts.force?.includes(stage.name) ? undefined : opts.cache.lookup(key);
@@ -170,7 +170,8 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
   return results;
 }
 
-async function computeKeyInputs(stage: Stage<any>, deps: Record<string, StageResult>): Promise<Json> {
+// The epoch is an input of every stage: it is in their output bytes (dates).
+async function computeKeyInputs(stage: Stage<any>, deps: Record<string, StageResult>, sourceDateEpoch: number): Promise<Json> {
   const files: Record<string, string> = {};
   for (const [k, p] of Object.entries(stage.inputFiles ?? {}).sort()) {
     try {
@@ -184,6 +185,7 @@ async function computeKeyInputs(stage: Stage<any>, deps: Record<string, StageRes
   return {
     stage: stage.name,
     version: stage.version,
+    sourceDateEpoch,
     options: stage.options,
     files,
     deps: Object.fromEntries(Object.entries(deps).map(([a, r]) => [a, r.manifest.digest])),

@@ -81,6 +81,18 @@ test('a failing stage leaves no cache entry, skips dependents, and the error nam
   s.cleanup();
 });
 
+test('a different SOURCE_DATE_EPOCH is a different key (dates are in the output)', async () => {
+  const s = setup();
+  const runs: string[] = [];
+  const st = () => defineStage({ name: 'dated', version: 1, options: {}, async run(ctx) { runs.push(String(ctx.sourceDateEpoch)); await writeFile(join(ctx.out, 'f'), String(ctx.sourceDateEpoch)); } });
+  await runGraph([st()], { ...s.opts, sourceDateEpoch: 100 });
+  await runGraph([st()], { ...s.opts, sourceDateEpoch: 200 });
+  const again = await runGraph([st()], { ...s.opts, sourceDateEpoch: 100 });
+  assert.equal(runs, ['100', '200']);
+  assert.ok(again.get('dated')!.cached);
+  s.cleanup();
+});
+
 test('independent stages run in parallel up to --jobs', async () => {
   const s = setup();
   let live = 0;
