@@ -236,7 +236,7 @@ test('unattended BIOS install onto a 60 GB loop device: table = plan, labels, fi
   assert.is(statSync(join(root, 'etc/shadow')).mode & 0o777, 0o640);
   const grub = read('boot/grub/grub.cfg');
   assert.match(grub, new RegExp(`multiboot2 /boot/xen.gz dom0_mem=1024M,max:1024M dom0_max_vcpus=1-2 com1=115200,8n1 console=com1,vga`));
-  assert.match(grub, new RegExp(`module2 /boot/vmlinuz root=LABEL=root-${sfx} ro net.ifnames=0 console=hvc0 console=tty0`));
+  assert.match(grub, new RegExp(`module2 /boot/vmlinuz root=LABEL=root-${sfx} ro net.ifnames=0 console=tty0 console=hvc0`));
   assert.ok(existsSync(join(root, 'boot/grub/i386-pc/normal.mod')), 'grub-install put its modules under /boot/grub');
   assert.ok(existsSync(join(root, 'boot/xen-4.17-amd64.gz')), 'the dom0 root was laid down');
   assert.ok(existsSync(join(root, 'etc/populated-was-here')), 'filesystem-populated ran with the mounted root, after the files were written');
