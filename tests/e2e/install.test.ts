@@ -63,12 +63,13 @@ function sparseDisk(path: string, bytes: number): void {
 
 const NIC = ['-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56'];
 
-async function installAndBoot(firmware: 'bios' | 'uefi'): Promise<void> {
-  const disk = join(work, `${firmware}-disk.img`);
+async function installAndBoot(firmware: 'bios' | 'uefi', variant = firmware as string, answer = ANSWER, firstboot = /XSFORGE-FIRSTBOOT-DONE sr=\S+ type=lvm mgmt=eth0 mode=dhcp/): Promise<void> {
+  served.set('/answer.xml', answer);
+  const disk = join(work, `${variant}-disk.img`);
   sparseDisk(disk, 60e9);
   let labels = '';
   const before = fetched.length;
-  await withVm({ media: iso, bootAs: 'cd', firmware, serialLog: join(work, `${firmware}-install.log`), extraDisks: [{ path: disk, writable: true }], extraArgs: NIC, memoryMiB: 2048 }, async (vm) => {
+  await withVm({ media: iso, bootAs: 'cd', firmware, serialLog: join(work, `${variant}-install.log`), extraDisks: [{ path: disk, writable: true }], extraArgs: NIC, memoryMiB: 2048 }, async (vm) => {
     const m = await vm.waitFor(new RegExp(`XSFORGE-INSTALL-PLAN disk=/dev/sda table=gpt boot=${firmware} labels=([a-z]{6})`), 600_000);
     labels = m[1];
     await vm.waitFor(/XSFORGE-INSTALL-COMPLETE/, 1_800_000);
@@ -85,9 +86,9 @@ async function installAndBoot(firmware: 'bios' | 'uefi'): Promise<void> {
   const part4 = (await run(['sgdisk', '-i', '4', disk])).stdout;
   assert.match(part4, firmware === 'uefi' ? /C12A7328-F81F-11D2-BA4B-00A0C93EC93B/ : /21686148-6449-6E6F-744E-656564454649/);
   // now the disk alone
-  await withVm({ media: disk, bootAs: 'disk', firmware, serialLog: join(work, `${firmware}-firstboot.log`), mediaWritable: true, extraArgs: NIC, memoryMiB: 2048 }, async (vm) => {
+  await withVm({ media: disk, bootAs: 'disk', firmware, serialLog: join(work, `${variant}-firstboot.log`), mediaWritable: true, extraArgs: NIC, memoryMiB: 2048 }, async (vm) => {
     await vm.waitFor(/\(XEN\) Xen version 4\.17/, 300_000);
-    await vm.waitFor(/XSFORGE-FIRSTBOOT-DONE sr=\S+ type=lvm mgmt=eth0 mode=dhcp/, 900_000);
+    await vm.waitFor(firstboot, 900_000);
     await vm.waitFor(new RegExp(`${HOSTNAME} login:`), 600_000);
     assert.match(vm.serialText(), new RegExp(`root=LABEL=root-${labels}`), 'dom0 boots the root the installer labelled');
   });
@@ -99,6 +100,15 @@ test('BIOS: unattended install onto a blank 60 GB disk, then the disk boots to l
 
 test('UEFI: the same install with an EFI system partition and GRUB for x86_64-efi', async () => {
   await installAndBoot('uefi');
+});
+
+test('BIOS, static management IP and thin provisioning (ext SR): first boot applies both', async () => {
+  const answer = ANSWER
+    .replace('srtype="lvm"', 'srtype="ext"')
+    .replace('<admin-interface name="eth0" proto="dhcp"/>',
+      '<admin-interface name="eth0" proto="static"><ip>10.0.2.15</ip><subnet-mask>255.255.255.0</subnet-mask><gateway>10.0.2.2</gateway></admin-interface>\n  <name-server>10.0.2.3</name-server>');
+  assert.ok(answer.includes('proto="static"') && answer.includes('srtype="ext"'));
+  await installAndBoot('bios', 'bios-static-ext', answer, /XSFORGE-FIRSTBOOT-DONE sr=\S+ type=ext mgmt=eth0 mode=static/);
 });
 
 test.run();
