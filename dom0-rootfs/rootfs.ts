@@ -6,6 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { chmod, chown, copyFile, lstat, mkdir, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mmdebstrapArgv } from '../debian/mmdebstrap.ts';
 import { XsforgeError } from '../core/errors.ts';
 import type { run as runTool } from '../core/exec.ts';
 import { sha256File } from '../core/hash.ts';
@@ -127,21 +128,14 @@ export async function buildDom0Rootfs(p: Dom0RootfsParams): Promise<Dom0RootInfo
 
   progress('mmdebstrap: installing packages');
   const packages = [...new Set([...DOM0_BASE_PACKAGES, ...p.packages])].sort();
-  const mergedUsrHooks = '/usr/share/mmdebstrap/hooks/merged-usr';
-  await p.run([
-    'mmdebstrap', '--mode=root', '--variant=minbase', '--format=directory',
-    `--components=${p.debian.components.join(',')}`,
-    ...(existsSync(mergedUsrHooks) ? [`--hook-dir=${mergedUsrHooks}`] : []),
-    `--include=${packages.join(',')}`,
-    '--skip=essential/unlink',
-    '--setup-hook=mkdir -p "$1"/var/cache/apt/archives/',
-    `--setup-hook=sync-in ${p.aptCacheDir} /var/cache/apt/archives/`,
-    // before the kernel's postinst runs update-initramfs
-    '--essential-hook=mkdir -p "$1"/etc/initramfs-tools/conf.d',
-    `--essential-hook=copy-in ${join(early, 'xsforge.conf')} /etc/initramfs-tools/conf.d/`,
-    `--customize-hook=sync-out /var/cache/apt/archives ${p.aptCacheDir}`,
-    p.debian.suite, root, p.debian.mirror,
-  ], { env: { SOURCE_DATE_EPOCH: String(p.sourceDateEpoch) }, hint: `check that ${p.debian.mirror} serves ${p.debian.suite} and every package in the dom0 list exists there` });
+  await p.run(mmdebstrapArgv({
+    mode: 'root', variant: 'minbase', debian: p.debian, packages, aptCacheDir: p.aptCacheDir, root,
+    hooks: [
+      // before the kernel's postinst runs update-initramfs
+      '--essential-hook=mkdir -p "$1"/etc/initramfs-tools/conf.d',
+      `--essential-hook=copy-in ${join(early, 'xsforge.conf')} /etc/initramfs-tools/conf.d/`,
+    ],
+  }), { env: { SOURCE_DATE_EPOCH: String(p.sourceDateEpoch) }, hint: `check that ${p.debian.mirror} serves ${p.debian.suite} and every package in the dom0 list exists there` });
 
   const versions = installedPackageVersions(join(root, 'var/lib/dpkg/status'));
   const pkgList = [...versions].map(([name, version]) => ({ name, version })).sort((a, b) => (a.name < b.name ? -1 : 1));

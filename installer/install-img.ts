@@ -7,6 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { mmdebstrapArgv } from '../debian/mmdebstrap.ts';
 import { XsforgeError } from '../core/errors.ts';
 import type { run as runTool } from '../core/exec.ts';
 import { canonicalJson, sha256File } from '../core/hash.ts';
@@ -121,23 +122,11 @@ export async function buildInstallImg(p: InstallImgParams): Promise<InstallImgRe
 
   progress('mmdebstrap: installing packages');
   const packages = [...new Set([...BASE_PACKAGES, ...p.packages])].sort();
-  const mergedUsrHooks = '/usr/share/mmdebstrap/hooks/merged-usr';
-  await p.run([
-    'mmdebstrap',
+  await p.run(mmdebstrapArgv({
     // root mode needs no user namespaces; unshare mode lets a normal user build
-    `--mode=${process.getuid?.() === 0 ? 'root' : 'unshare'}`,
-    '--variant=apt',
-    '--format=directory',
-    `--components=${p.debian.components.join(',')}`,
-    // merged /usr set up by mmdebstrap itself, so usrmerge (and perl) stay out
-    ...(existsSync(mergedUsrHooks) ? [`--hook-dir=${mergedUsrHooks}`] : []),
-    `--include=${packages.join(',')}`,
-    '--skip=essential/unlink',
-    '--setup-hook=mkdir -p "$1"/var/cache/apt/archives/',
-    `--setup-hook=sync-in ${p.aptCacheDir} /var/cache/apt/archives/`,
-    `--customize-hook=sync-out /var/cache/apt/archives ${p.aptCacheDir}`,
-    p.debian.suite, root, p.debian.mirror,
-  ], { env: { SOURCE_DATE_EPOCH: String(p.sourceDateEpoch) }, hint: `check that ${p.debian.mirror} serves ${p.debian.suite} and every package in installer.packages exists there` });
+    mode: process.getuid?.() === 0 ? 'root' : 'unshare',
+    variant: 'apt', debian: p.debian, packages, aptCacheDir: p.aptCacheDir, root,
+  }), { env: { SOURCE_DATE_EPOCH: String(p.sourceDateEpoch) }, hint: `check that ${p.debian.mirror} serves ${p.debian.suite} and every package in installer.packages exists there` });
 
   const versions = installedPackageVersions(join(root, 'var/lib/dpkg/status'));
   const pkgList = [...versions].map(([name, version]) => ({ name, version })).sort((a, b) => (a.name < b.name ? -1 : 1));
