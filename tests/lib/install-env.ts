@@ -1,0 +1,68 @@
+// Shared by the e2e install tests: a loopback HTTP server that serves answer files
+// and scripts (the installer reaches it as 10.0.2.2), an install ISO whose default
+// menu entry points at it, and blank sparse disks.
+import { createServer, type Server } from 'node:http';
+import { closeSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_RECIPE } from '../../cli/shared.ts';
+import { buildRecipe } from './build.ts';
+
+// fixed, so the ISO (whose menu names the URL) stays cached between runs and files
+export const ANSWER_PORT = 47811;
+export const GUEST_HOST_URL = `http://10.0.2.2:${ANSWER_PORT}`;
+export const NIC_ARGS = ['-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56'];
+export const TEST_ROOT_HASH = '$6$xsforgetest$Qf0fWnNf5a0d8kOZp7ZfK1m8y3mQk3mXGvK1xvA4GdPp0Kq4wqRkQqgk0eKmFQdW2l0w2bWZp4wQb6uT1eYxk.';
+
+export function freshAnswer(hostname: string, extra = ''): string {
+  return `<?xml version="1.0"?>
+<installation mode="fresh" srtype="lvm">
+  <primary-disk guest-storage="yes">sda</primary-disk>
+  <keymap>us</keymap>
+  <root-password type="hash">${TEST_ROOT_HASH}</root-password>
+  <source type="local"/>
+  <admin-interface name="eth0" proto="dhcp"/>
+  <hostname>${hostname}</hostname>
+  <timezone>Europe/London</timezone>
+  <ntp-server>10.0.2.2</ntp-server>
+${extra}</installation>
+`;
+}
+
+/** Serves `served` by path; every request path (with query) is appended to `requests`. */
+export class AnswerServer {
+  readonly served = new Map<string, string>();
+  readonly requests: string[] = [];
+  private server?: Server;
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const url = req.url ?? '';
+      this.requests.push(url);
+      const body = this.served.get(url.split('?')[0]);
+      if (body === undefined) { res.writeHead(404).end(); return; }
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body);
+    });
+    await new Promise<void>((r, j) => { this.server!.once('error', j); this.server!.listen(ANSWER_PORT, '127.0.0.1', r); });
+  }
+
+  stop(): void {
+    this.server?.close();
+  }
+}
+
+/**
+ * Build the default recipe with an unattended default entry: `install
+ * answerfile=<server>/answer.xml atexit=poweroff` plus `extraArgs` (e.g. disable-gpt).
+ */
+export async function buildInstallIso(work: string, name: string, extraArgs: string[] = []): Promise<string> {
+  const recipe = join(work, `${name}.yaml`);
+  const args = ['install', `"answerfile=${GUEST_HOST_URL}/answer.xml"`, 'atexit=poweroff', ...extraArgs];
+  writeFileSync(recipe, `extends: ${DEFAULT_RECIPE}\nname: ${name}\nboot:\n  timeout: 10\n  dom0:\n    extra: [${args.join(', ')}]\n`);
+  return (await buildRecipe(recipe, { output: join(work, `out-${name}`) })).iso;
+}
+
+export function sparseDisk(path: string, bytes: number): void {
+  const fd = openSync(path, 'w');
+  ftruncateSync(fd, bytes);
+  closeSync(fd);
+}
