@@ -5,7 +5,8 @@ XSFORGE = ./bin/xsforge
 # Debian packages the build and the tests run (kept in step with core/tools.ts).
 DEBIAN_DEPS = xorriso isolinux syslinux-common pxelinux mtools dosfstools grub-common \
   grub-efi-amd64-bin mmdebstrap cpio zstd xz-utils qemu-system-x86 ovmf apt dpkg e2fsprogs \
-  gdisk fdisk
+  gdisk fdisk rpm rpm2cpio createrepo-c dnf gnupg gpgv dpkg-dev gcc make binutils patch \
+  bison flex python3
 
 .PHONY: iso test test-unit test-matrix deps npm-deps debian-deps typecheck bench clean
 
