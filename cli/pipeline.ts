@@ -13,6 +13,15 @@ import { installImgStage } from '../installer/install-img.ts';
 import { BOOTLOADER_PACKAGES, bootFilesStage, efiImageStage, isoStage, menusStage } from '../media/stages.ts';
 import { formatTreeinfo } from '../media/treeinfo.ts';
 import type { LoadedRecipe } from '../recipes/load.ts';
+import { xenReleaseFromPackageVersion } from '../dom0-rootfs/identity.ts';
+import { isStageFileRef, rpmVersionFromDebian, type RpmPackageDef } from '../packages/model.ts';
+import { brandSlug, productRpmSpecs } from '../packages/product.ts';
+import { rpmPackagesStage } from '../packages/rpmbuild.ts';
+import { packageFromRecipe } from '../packages/schema.ts';
+import { productGroups } from '../repo/comps.ts';
+import { publicKeyStage } from '../repo/public-key.ts';
+import { yumRepoStage, type SigningOptions } from '../repo/stage.ts';
+import { XsforgeError } from '../core/errors.ts';
 
 export interface BuildGraph {
   targets: Stage<any>[];
@@ -34,7 +43,14 @@ export function isoFileName(r: LoadedRecipe): string {
   return `${r.name}.iso`;
 }
 
-export async function planIsoBuild(r: LoadedRecipe, opts: { cacheRoot: string; refreshIndex?: boolean }): Promise<BuildGraph> {
+export interface PlanOptions {
+  cacheRoot: string;
+  refreshIndex?: boolean;
+  /** gpg key that signs RPMs and repodata (overrides recipe repository.sign_key) */
+  signKey?: string;
+}
+
+export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<BuildGraph> {
   const apt = new AptRoot(r.debian, downloadsRootFor(opts.cacheRoot));
   await apt.ensureIndex(opts.refreshIndex);
   const [xenPkg] = await apt.resolve([r.hypervisor.package]);
@@ -58,9 +74,52 @@ export async function planIsoBuild(r: LoadedRecipe, opts: { cacheRoot: string; r
   });
   const product = { brand: r.product.brand, version: r.product.version, build_number: r.product.build_number, platform: r.product.platform };
   const dom0 = dom0RootfsStage({ debian: r.debian, indexDigest: apt.indexDigest(), packages: [], product });
+
+  // the product RPMs and their repository
+  const keyName = r.repository?.key_name ?? brandSlug(r.product.brand);
+  const signKey = opts.signKey ?? r.repository?.sign_key;
+  const signing: SigningOptions | undefined = signKey ? { key: signKey } : undefined;
+  const keyStage = signing ? await publicKeyStage(signing, keyName) : undefined;
+  const keyFiles = signing ? [`RPM-GPG-KEY-${keyName}`] : [];
+  const treeinfo = treeinfoText(r, keyFiles);
+  const kernelVersion = rpmVersionFromDebian(kernelPkg.version);
+  const productRpms = productRpmSpecs({
+    brand: r.product.brand,
+    productVersion: r.product.version,
+    platform: r.product.platform,
+    buildNumber: r.product.build_number,
+    hypervisor: { version: xenReleaseFromPackageVersion(xenPkg.version), xenGz: { stage: 'hypervisor', path: 'xen.gz' } },
+    kernel: { release: kernelPkg.name.replace(/^linux-image-/, ''), version: kernelVersion.version, vmlinuz: { stage: 'kernel', path: 'vmlinuz' } },
+    treeinfo,
+    ...(keyStage ? { gpgKey: { name: keyName, file: { stage: 'signing-key', path: keyFiles[0]! } } } : {}),
+  });
+  const extraRpms = (r.rpms ?? []).map((p) => packageFromRecipe(p, r.$dir));
+  const rpmDefs: RpmPackageDef[] = [...productRpms, ...extraRpms];
+  const available: Record<string, Stage<any>> = {
+    hypervisor, kernel, 'boot-files': bootFiles, menus, 'efi-image': efi, 'install-img': installImg, 'dom0-rootfs': dom0,
+    ...(keyStage ? { 'signing-key': keyStage } : {}),
+  };
+  const rpmDeps: Record<string, Stage<any>> = {};
+  for (const def of rpmDefs) {
+    for (const f of def.files) {
+      if (!isStageFileRef(f.from)) continue;
+      const stage = available[f.from.stage];
+      if (!stage) throw new XsforgeError(`package ${def.name}: ${f.to} comes from stage "${f.from.stage}", which this build does not have`, `stages: ${Object.keys(available).join(', ')}`);
+      rpmDeps[f.from.stage] = stage;
+    }
+  }
+  const rpms = rpmPackagesStage({ name: 'rpms', packages: rpmDefs, deps: rpmDeps });
+  // base: what identifies and boots the host; dom0: the rest, recipe packages included
+  const dom0Group = new Set(['xsforge-firstboot', ...extraRpms.map((p) => p.name)]);
+  const repo = await yumRepoStage({
+    rpms: { stages: { rpms } },
+    comps: productGroups(rpmDefs.filter((p) => !dom0Group.has(p.name)).map((p) => p.name), [...dom0Group]),
+    ...(signing ? { signing, keyName } : {}),
+  });
+
   const isoName = isoFileName(r);
-  const iso = isoStage({ hypervisor, kernel, bootFiles, menus, efi, installImg, dom0 },
-    { volumeId: r.product.volume_id, treeinfo: treeinfoText(r), eulaFile: r.product.eula, isoName });
+  const iso = isoStage({ hypervisor, kernel, bootFiles, menus, efi, installImg, dom0, repo },
+    { volumeId: r.product.volume_id, treeinfo, eulaFile: r.product.eula, isoName });
 
   const fileOf = (results: Map<string, StageResult>, stage: string, path: string, kind: string, dest: string): ArtifactSource => {
     const res = results.get(stage)!;
@@ -84,6 +143,9 @@ export async function planIsoBuild(r: LoadedRecipe, opts: { cacheRoot: string; r
       fileOf(results, 'efi-image', 'grubx64.efi', 'efi-loader', 'EFI/xenserver/grubx64.efi'),
       fileOf(results, 'menus', 'isolinux.cfg', 'boot-menu', 'boot/isolinux/isolinux.cfg'),
       fileOf(results, 'menus', 'grub.cfg', 'boot-menu', 'EFI/xenserver/grub.cfg'),
+      // the repository as on the media: Packages/, repodata/, RPM-GPG-KEY-*
+      ...results.get('yum-repo')!.manifest.files.filter((f) => f.type === 'file').map((f) => fileOf(results, 'yum-repo', f.path,
+        f.path.endsWith('.rpm') ? 'rpm' : f.path.startsWith('RPM-GPG-KEY-') ? 'gpg-public-key' : 'yum-repo-metadata', f.path)),
     ],
   };
 }

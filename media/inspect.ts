@@ -8,6 +8,7 @@ import {
   type IsoFileType, type NameSource,
 } from './iso9660.ts';
 import { parseTreeinfo, TreeinfoError, type TreeinfoSection } from './treeinfo.ts';
+import { summarizeRepository, type RepositorySummary } from '../repo/summary.ts';
 
 export interface IsoFileReport {
   path: string;
@@ -95,6 +96,9 @@ export interface IsoReport {
   treeinfo: TreeinfoSection[] | null;
   /** set when the ISO has a `.treeinfo` we could not parse */
   treeinfoError?: string;
+  /** the yum repository at the root (repodata/repomd.xml), or null */
+  repository: RepositorySummary | null;
+  repositoryError?: string;
 }
 
 export interface TreeinfoReport {
@@ -137,6 +141,20 @@ export async function inspectIso(path: string, opts: InspectOptions = {}): Promi
       } catch (err) {
         if (!(err instanceof TreeinfoError)) throw err;
         treeinfoError = err.message;
+      }
+    }
+    let repository: RepositorySummary | null = null;
+    let repositoryError: string | undefined;
+    if ((await iso.stat('/repodata/repomd.xml'))?.type === 'file') {
+      try {
+        repository = await summarizeRepository(async (p, maxBytes) => {
+          const st = await iso.stat(`/${p}`);
+          if (st?.type !== 'file') return undefined;
+          const b = await iso.readFile(`/${p}`);
+          return maxBytes !== undefined ? b.subarray(0, maxBytes) : b;
+        });
+      } catch (err) {
+        repositoryError = (err as Error).message;
       }
     }
     const regular = all.filter((f) => f.type === 'file');
@@ -210,8 +228,10 @@ export async function inspectIso(path: string, opts: InspectOptions = {}): Promi
       fileCount: all.length,
       fileBytes: regular.reduce((n, f) => n + f.size, 0),
       treeinfo,
+      repository,
     };
     if (treeinfoError) report.treeinfoError = treeinfoError;
+    if (repositoryError) report.repositoryError = repositoryError;
     if (opts.files !== false) {
       report.files = all.map((f) => {
         const r: IsoFileReport = {
@@ -358,6 +378,13 @@ export function formatIsoReport(r: IsoReport): string {
   if (r.treeinfo) out.push('.treeinfo:', formatSections(r.treeinfo, '  '), '');
   else if (r.treeinfoError) out.push(`.treeinfo: unreadable: ${r.treeinfoError}`, '');
   else out.push('.treeinfo: none', '');
+  if (r.repository) {
+    const repo = r.repository;
+    out.push(`repository: ${repo.packages} packages, metadata ${repo.metadataSigned ? 'signed' : 'unsigned'}, packages signed: ${repo.packagesSigned}${repo.signingKeyIds.length ? `, key ${repo.signingKeyIds.join(', ')}` : ''}`);
+    for (const g of repo.groups) out.push(`  group ${g.id}: ${g.packages.join(', ')}`);
+    out.push('');
+  } else if (r.repositoryError) out.push(`repository: unreadable: ${r.repositoryError}`, '');
+  else out.push('repository: none', '');
   out.push(`Files: ${r.fileCount} entries, ${humanBytes(r.fileBytes)} in regular files`);
   if (r.files) {
     out.push(table([

@@ -4,7 +4,7 @@
 import { copyFile, cp, mkdir, readdir, stat, utimes, writeFile, link } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XsforgeError } from '../core/errors.ts';
-import { sha256 } from '../core/hash.ts';
+import { sha256, walkTree } from '../core/hash.ts';
 import { defineStage, type Stage, type StageContext } from '../core/stage.ts';
 import type { AptRoot, ResolvedPackage } from '../debian/apt.ts';
 import { packageRef, scratchRoot, unpackPackages } from '../debian/stages.ts';
@@ -124,10 +124,10 @@ export interface IsoIdentity {
 }
 
 /** dom0 (optional): the dom0-rootfs stage, whose root image the installer lays down (dom0/root.tar.zst). */
-export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; bootFiles: Stage<any>; menus: Stage<any>; efi: Stage<any>; installImg: Stage<any>; dom0?: Stage<any> }, id: IsoIdentity): Stage<any> {
+export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; bootFiles: Stage<any>; menus: Stage<any>; efi: Stage<any>; installImg: Stage<any>; dom0?: Stage<any>; repo?: Stage<any> }, id: IsoIdentity): Stage<any> {
   return defineStage({
     name: 'iso',
-    version: 2,
+    version: 3,
     options: { volumeId: id.volumeId, treeinfo: id.treeinfo, isoName: id.isoName },
     deps: deps as Record<string, Stage<any>>,
     inputFiles: id.eulaFile ? { eula: id.eulaFile } : {},
@@ -159,6 +159,10 @@ export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; boo
       if (deps.dom0) {
         await put(join(ctx.dep('dom0'), 'dom0-root.tar.zst'), 'dom0/root.tar.zst');
         await put(join(ctx.dep('dom0'), 'dom0-root.json'), 'dom0/root.json');
+      }
+      if (deps.repo) {
+        // the yum repository at the root: Packages/, repodata/, RPM-GPG-KEY-* (SPEC section 1)
+        for (const f of await walkTree(ctx.dep('repo'), false)) if (f.type === 'file') await put(join(ctx.dep('repo'), f.path), f.path);
       }
       await writeFile(join(tree, '.treeinfo'), id.treeinfo);
       if (id.eulaFile) await copyFile(ctx.inputFile('eula'), join(tree, 'EULA'));

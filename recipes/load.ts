@@ -9,6 +9,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { XsforgeError } from '../core/errors.ts';
 import { DEFAULT_MENU_LABELS, PATTERNS, RECIPE_SCHEMA, type Recipe } from './schema.ts';
+import { RPM_RECIPE_PATTERNS } from '../packages/schema.ts';
 
 export { RECIPE_SCHEMA, type Recipe } from './schema.ts';
 
@@ -191,7 +192,7 @@ function ajvIssues(errors: ErrorObject[], files: ParsedFile[], data: unknown, ty
         message = `must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')} (got ${showValue(e.data)})`;
         break;
       case 'pattern': {
-        const words = Object.values(PATTERNS).find((p) => p.regex === e.params.pattern)?.words ?? `text matching ${e.params.pattern}`;
+        const words = [...Object.values(PATTERNS), ...Object.values(RPM_RECIPE_PATTERNS)].find((p) => p.regex === e.params.pattern)?.words ?? `text matching ${e.params.pattern}`;
         message = `must be ${words} (got ${showValue(e.data)})`;
         break;
       }

@@ -2,6 +2,7 @@
 // JSON Schema the loader validates with (and the CLI prints) and, via Static<>,
 // the `Recipe` type the rest of the code reads. Pure: no I/O here.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { RpmPackageRecipeSchema } from '../packages/schema.ts';
 
 /**
  * Every pattern the schema uses, with the format said in words: ajv only knows
@@ -24,6 +25,7 @@ export const PATTERNS = {
   vcpus: { regex: '^[0-9]+(-[0-9]+)?$', words: 'a count N or a range N-M (e.g. 1-2)' },
   kernelArg: { regex: '^[^\\s]+$', words: 'a single command-line argument without spaces (e.g. loglvl=all)' },
   menuLabel: { regex: '^[a-z0-9-]+$', words: 'lowercase letters, digits and "-" (e.g. no-serial)' },
+  keyName: { regex: '^[A-Za-z0-9][A-Za-z0-9._-]*$', words: 'letters, digits, ".", "_" and "-" (e.g. XS-7)' },
 } as const;
 
 /** The labels of the built-in boot menu (SPEC section 1), used when a recipe gives no `boot.entries`. */
@@ -109,6 +111,11 @@ export const RecipeSchema = Type.Object({
     }, { ...Strict, description: 'dom0/installer kernel command line shared by all entries' })),
     entries: Type.Optional(Type.Array(MenuEntrySchema, { minItems: 1, description: 'the boot menu; when absent the built-in entries install, no-serial, safe, multipath and shell are used' })),
   }, { ...Strict, description: 'boot menus of the ISO and of network boot' }),
+  repository: Type.Optional(Type.Object({
+    key_name: Pat('keyName', 'the public key on the media and in the key package: RPM-GPG-KEY-<key_name>, named in .treeinfo [keys]'),
+    sign_key: Type.Optional(Pat('oneLine', 'the gpg key (id, fingerprint or user id in $GNUPGHOME or ~/.gnupg) that signs the RPMs and repodata/repomd.xml; `xsforge build --sign-key` overrides it; absent: an unsigned build')),
+  }, { ...Strict, description: 'the yum repository of product RPMs on the media (Packages/, repodata/)' })),
+  rpms: Type.Optional(Type.Array(RpmPackageRecipeSchema, { description: 'more product RPMs, besides the built-in ones (hypervisor, kernel, release, first boot, keys); files come from build stages ({stage, path}), files next to the recipe ({repo}) or inline text ({text})' })),
 }, { ...Strict, title: 'xsforge recipe', description: 'what xsforge builds: one YAML file, optionally extending another' });
 
 export type Recipe = Static<typeof RecipeSchema>;

@@ -23,18 +23,20 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print only failures and the result')
     .option('--force <stages...>', 'run these stages even if their output is cached (e.g. --force iso)')
     .option('--refresh-index', 'fetch the Debian package index again before resolving packages')
+    .option('--sign-key <key>', 'gpg key (id, fingerprint or user id in $GNUPGHOME or ~/.gnupg) that signs the RPMs and repository metadata; overrides the recipe\'s repository.sign_key')
     .action(async (recipePath, o) => {
       const started = Date.now();
       const recipe = loadRecipe(recipePath);
       const epoch = epochFor(recipe);
       const cacheRoot = o.cache ?? defaultCacheRoot();
       const cache = new StageCache(cacheRoot);
-      const graph = await planIsoBuild(recipe, { cacheRoot, refreshIndex: o.refreshIndex });
+      const graph = await planIsoBuild(recipe, { cacheRoot, refreshIndex: o.refreshIndex, signKey: o.signKey });
       // every host tool the graph runs must exist before any work starts
       const tools = new Set<ToolName>(['apt-get']);
       for (const s of collectStages(graph.targets)) for (const t of s.tools ?? []) tools.add(t);
       for (const t of tools) requireTool(t);
       const reporter = pickReporter({ json: o.json, explain: o.explain, quiet: o.quiet });
+      if (!o.quiet && !o.json && !(o.signKey ?? recipe.repository?.sign_key)) process.stderr.write('note: unsigned build (no --sign-key, no repository.sign_key): RPMs and repodata carry no signature\n');
       let results;
       try {
         results = await runGraph(graph.targets, { cache, reporter, jobs: Number(o.jobs), sourceDateEpoch: epoch, scope: recipe.name, explain: o.explain, force: o.force });
