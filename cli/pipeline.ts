@@ -8,14 +8,14 @@ import type { Stage } from '../core/stage.ts';
 import { AptRoot } from '../debian/apt.ts';
 import { debianKernelStage } from '../debian/kernel.ts';
 import { dom0RootfsStage } from '../dom0-rootfs/rootfs.ts';
-import { prebuiltXenStage } from '../hypervisor/prebuilt.ts';
+import { hypervisorStage } from '../hypervisor/schema.ts';
 import { installImgStage } from '../installer/install-img.ts';
 import { BOOTLOADER_PACKAGES, bootFilesStage, efiImageStage, isoStage, menusStage } from '../media/stages.ts';
 import { formatTreeinfo } from '../media/treeinfo.ts';
 import type { LoadedRecipe } from '../recipes/load.ts';
 import { xenReleaseFromPackageVersion } from '../dom0-rootfs/identity.ts';
 import { isStageFileRef, rpmVersionFromDebian, type RpmPackageDef } from '../packages/model.ts';
-import { brandSlug, productRpmSpecs } from '../packages/product.ts';
+import { brandSlug, productRpmSpecs, rpmReleaseFromBuild } from '../packages/product.ts';
 import { rpmPackagesStage } from '../packages/rpmbuild.ts';
 import { packageFromRecipe } from '../packages/schema.ts';
 import { productGroups } from '../repo/comps.ts';
@@ -43,6 +43,25 @@ export function isoFileName(r: LoadedRecipe): string {
   return `${r.name}.iso`;
 }
 
+/**
+ * The dom0 base comes from Debian packages, which rpm does not see: this empty
+ * package tells rpm what that base provides (the shell scriptlets run with), so
+ * the product RPMs install with their dependencies checked rather than --nodeps.
+ */
+export function debianBasePackage(r: LoadedRecipe): RpmPackageDef {
+  return {
+    name: 'dom0-base-debian',
+    version: r.product.version,
+    release: rpmReleaseFromBuild(r.product.build_number),
+    summary: `The Debian ${r.debian.suite} base system of the control domain`,
+    license: 'MIT',
+    arch: 'noarch',
+    description: `Stands for the Debian ${r.debian.suite} packages the dom0 root image is made of (dpkg owns them): it provides to rpm what they provide, so product packages can depend on it.`,
+    provides: ['/bin/sh', '/bin/bash', '/usr/bin/systemctl', `debian-suite = ${r.debian.suite}`],
+    requires: [], conflicts: [], obsoletes: [], files: [], dirs: [], scriptlets: {},
+  };
+}
+
 export interface PlanOptions {
   cacheRoot: string;
   refreshIndex?: boolean;
@@ -53,11 +72,15 @@ export interface PlanOptions {
 export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<BuildGraph> {
   const apt = new AptRoot(r.debian, downloadsRootFor(opts.cacheRoot));
   await apt.ensureIndex(opts.refreshIndex);
-  const [xenPkg] = await apt.resolve([r.hypervisor.package]);
   const kernelPkg = await apt.resolveMeta(r.kernel.package, /^linux-image-\d/);
   const bootPkgs = await apt.resolve(BOOTLOADER_PACKAGES);
 
-  const hypervisor = prebuiltXenStage(apt, xenPkg);
+  const hypervisor = await hypervisorStage(r.hypervisor, { apt, baseDir: r.$dir, refreshIndex: opts.refreshIndex });
+  // the Debian version the hypervisor comes from (binary or source package)
+  const xenFrom = r.hypervisor.source === 'debian-package'
+    ? (await apt.resolve([r.hypervisor.package]))[0]!
+    : await apt.resolveSource(r.hypervisor.package, r.hypervisor.version);
+  const compiledXen = r.hypervisor.source === 'debian-source';
   const kernel = debianKernelStage(apt, kernelPkg);
   const bootFiles = bootFilesStage(apt, bootPkgs);
   const id = { brand: r.product.brand, version: r.product.version, build: r.product.build_number };
@@ -88,13 +111,17 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
     productVersion: r.product.version,
     platform: r.product.platform,
     buildNumber: r.product.build_number,
-    hypervisor: { version: xenReleaseFromPackageVersion(xenPkg.version), xenGz: { stage: 'hypervisor', path: 'xen.gz' } },
+    hypervisor: {
+      version: xenReleaseFromPackageVersion(xenFrom.version),
+      xenGz: { stage: 'hypervisor', path: 'xen.gz' },
+      ...(compiledXen ? { xenEfi: { stage: 'hypervisor', path: 'xen.efi' } } : {}),
+    },
     kernel: { release: kernelPkg.name.replace(/^linux-image-/, ''), version: kernelVersion.version, vmlinuz: { stage: 'kernel', path: 'vmlinuz' } },
     treeinfo,
     ...(keyStage ? { gpgKey: { name: keyName, file: { stage: 'signing-key', path: keyFiles[0]! } } } : {}),
   });
   const extraRpms = (r.rpms ?? []).map((p) => packageFromRecipe(p, r.$dir));
-  const rpmDefs: RpmPackageDef[] = [...productRpms, ...extraRpms];
+  const rpmDefs: RpmPackageDef[] = [...productRpms, debianBasePackage(r), ...extraRpms];
   const available: Record<string, Stage<any>> = {
     hypervisor, kernel, 'boot-files': bootFiles, menus, 'efi-image': efi, 'install-img': installImg, 'dom0-rootfs': dom0,
     ...(keyStage ? { 'signing-key': keyStage } : {}),
@@ -129,7 +156,7 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
   return {
     targets: [iso],
     resolved: {
-      [xenPkg.name]: xenPkg.version, [kernelPkg.name]: kernelPkg.version,
+      [`${xenFrom.name}${compiledXen ? ' (source)' : ''}`]: xenFrom.version, [kernelPkg.name]: kernelPkg.version,
       ...Object.fromEntries(bootPkgs.map((p) => [p.name, p.version])),
     },
     artifacts: (results) => [

@@ -42,10 +42,11 @@ export const HOST_TOOLS = {
   gpgv: { command: 'gpgv', debianPackage: 'gpgv', purpose: 'checking repomd.xml.asc (verify)' },
   gpgconf: { command: 'gpgconf', debianPackage: 'gpgconf', purpose: 'stopping the gpg-agent of a temporary keyring (tests)' },
   rpmkeys: { command: 'rpmkeys', debianPackage: 'rpm', purpose: 'RPM signature checks (tests)' },
-  dnf: { command: 'dnf', debianPackage: 'dnf', purpose: 'resolving comps groups against the repository (tests)' },
+  dnf: { command: 'dnf', debianPackage: 'dnf', purpose: 'dom0 roots from RPM repositories; resolving comps groups (tests)' },
   'qemu-system-x86_64': { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'boot tests (testbed)' },
   rpmbuild: { command: 'rpmbuild', debianPackage: 'rpm', purpose: 'product RPMs' },
-  rpm: { command: 'rpm', debianPackage: 'rpm', purpose: 'RPM checks (tests)' },
+  rpm: { command: 'rpm', debianPackage: 'rpm', purpose: 'RPM checks (tests); querying RPM dom0 roots' },
+  rpmdb: { command: 'rpmdb', debianPackage: 'rpm', purpose: 'settling the rpm database of RPM dom0 roots' },
   rpm2cpio: { command: 'rpm2cpio', debianPackage: 'rpm2cpio', purpose: 'RPM payload checks (tests)' },
   cpio: { command: 'cpio', debianPackage: 'cpio', purpose: 'RPM payload checks (tests)' },
 } as const satisfies Record<string, HostTool>;

@@ -10,6 +10,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, ty
 import { XsforgeError } from '../core/errors.ts';
 import { DEFAULT_MENU_LABELS, PATTERNS, RECIPE_SCHEMA, type Recipe } from './schema.ts';
 import { RPM_RECIPE_PATTERNS } from '../packages/schema.ts';
+import { HYPERVISOR_PATTERNS, hypervisorSectionErrors, type HypervisorSection } from '../hypervisor/schema.ts';
 
 export { RECIPE_SCHEMA, type Recipe } from './schema.ts';
 
@@ -85,6 +86,7 @@ export function loadRecipe(path: string): LoadedRecipe {
     }
     if (!partial(pf.data)) issues.push(...ajvIssues(partial.errors ?? [], [pf], pf.data, typos));
     checkEula(pf, issues);
+    checkPatches(pf, issues);
   }
 
   let merged: Record<string, unknown> | undefined;
@@ -97,6 +99,10 @@ export function loadRecipe(path: string): LoadedRecipe {
       issues.push(...ajvIssues(missing, files, merged, typos));
     }
     checkMenu(merged, files, issues);
+    const hv = getAt(merged, ['hypervisor']);
+    if (hv && typeof hv === 'object') {
+      for (const e of hypervisorSectionErrors(hv as HypervisorSection)) issues.push(issueAt(files, e.path.split('.'), e.message));
+    }
   }
 
   if (issues.length) throw new RecipeError(sortIssues(issues, files));
@@ -105,6 +111,11 @@ export function loadRecipe(path: string): LoadedRecipe {
   delete recipe.extends;
   const eulaFile = files.find((f) => typeof getAt(f.data, ['product', 'eula']) === 'string');
   if (eulaFile) (recipe.product as Record<string, unknown>).eula = resolve(dirname(eulaFile.abs), getAt(eulaFile.data, ['product', 'eula']) as string);
+  // patches are relative to the file that lists them (arrays are replaced whole by `extends`)
+  const patchFile = files.find((f) => Array.isArray(getAt(f.data, ['hypervisor', 'patches'])));
+  if (patchFile) {
+    (recipe.hypervisor as Record<string, unknown>).patches = (getAt(patchFile.data, ['hypervisor', 'patches']) as string[]).map((p) => resolve(dirname(patchFile.abs), p));
+  }
   return Object.assign(recipe as unknown as Recipe, { $file: abs, $dir: dirname(abs), $files: files.map((f) => f.abs) });
 }
 
@@ -192,7 +203,7 @@ function ajvIssues(errors: ErrorObject[], files: ParsedFile[], data: unknown, ty
         message = `must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')} (got ${showValue(e.data)})`;
         break;
       case 'pattern': {
-        const words = [...Object.values(PATTERNS), ...Object.values(RPM_RECIPE_PATTERNS)].find((p) => p.regex === e.params.pattern)?.words ?? `text matching ${e.params.pattern}`;
+        const words = [...Object.values(PATTERNS), ...Object.values(RPM_RECIPE_PATTERNS), ...Object.values(HYPERVISOR_PATTERNS)].find((p) => p.regex === e.params.pattern)?.words ?? `text matching ${e.params.pattern}`;
         message = `must be ${words} (got ${showValue(e.data)})`;
         break;
       }
@@ -243,6 +254,19 @@ function checkMenu(recipe: Record<string, unknown>, files: ParsedFile[], issues:
     issues.push(issueAt(files, ['boot', 'default'],
       `'${def}' is not a menu entry${guess ? `; did you mean '${guess}'?` : ''} (labels in ${from}: ${labels.join(', ')})`));
   }
+}
+
+function checkPatches(pf: ParsedFile, issues: RecipeIssue[]): void {
+  const patches = getAt(pf.data, ['hypervisor', 'patches']);
+  if (!Array.isArray(patches)) return;
+  patches.forEach((p, i) => {
+    if (typeof p !== 'string' || isAbsolute(p)) return; // the schema reports it
+    const file = resolve(dirname(pf.abs), p);
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      const at = locate(pf, ['hypervisor', 'patches', i]);
+      issues.push({ file: pf.display, ...position(pf, at.node ?? at.key), path: `hypervisor.patches.${i}`, message: `file not found: ${displayPath(file)} (paths are relative to the recipe file)` });
+    }
+  });
 }
 
 function checkEula(pf: ParsedFile, issues: RecipeIssue[]): void {

@@ -3,6 +3,7 @@
 // the `Recipe` type the rest of the code reads. Pure: no I/O here.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { RpmPackageRecipeSchema } from '../packages/schema.ts';
+import { HYPERVISOR_SOURCES, HypervisorSchema } from '../hypervisor/schema.ts';
 
 /**
  * Every pattern the schema uses, with the format said in words: ajv only knows
@@ -34,7 +35,7 @@ export const DEFAULT_MENU_LABELS = ['install', 'no-serial', 'safe', 'multipath',
 export const SERIAL_PORTS = ['com1', 'com2', 'com3', 'com4'] as const;
 export const SERIAL_BAUD_RATES = [9600, 19200, 38400, 57600, 115200] as const;
 export const INSTALLER_COMPRESSIONS = ['zstd', 'gzip', 'xz'] as const;
-export const HYPERVISOR_SOURCES = ['debian-package'] as const;
+export { HYPERVISOR_SOURCES };
 
 const Pat = (p: keyof typeof PATTERNS, description: string, extra: Record<string, unknown> = {}) =>
   Type.String({ pattern: PATTERNS[p].regex, description, ...extra });
@@ -82,10 +83,7 @@ export const RecipeSchema = Type.Object({
     suite: Pat('suite', 'Debian suite or codename'),
     components: Type.Array(Pat('component', 'archive component'), { minItems: 1, uniqueItems: true, description: 'archive components to use' }),
   }, { ...Strict, description: 'where Debian packages (installer, dom0, kernel) come from' }),
-  hypervisor: Type.Object({
-    source: StringEnum(HYPERVISOR_SOURCES, 'where the Xen hypervisor comes from: debian-package takes xen.gz from a Debian package'),
-    package: Pat('debianPackage', 'Debian package holding the hypervisor'),
-  }, { ...Strict, description: 'the Xen hypervisor put on the media as boot/xen.gz' }),
+  hypervisor: HypervisorSchema,
   kernel: Type.Object({
     package: Pat('debianPackage', 'Debian package holding the kernel and its modules'),
   }, { ...Strict, description: 'the dom0/installer kernel put on the media as boot/vmlinuz' }),
