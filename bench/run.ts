@@ -3,13 +3,18 @@
 //   noop-rebuild   whole `xsforge build` process with everything cached, vs a bare `node` start
 //   iso-mastering  our ISO stage (tree assembly, xorriso through core/exec, output hashing) vs a bare
 //                  xorriso call with the same arguments on the same tree
+//   repo-metadata  our repository step (assembleRepository: lay out Packages/, createrepo_c, read-back
+//                  check) for 1,000 small packages vs a bare createrepo_c with the same arguments
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DEFAULT_RECIPE, REPO_ROOT } from '../cli/shared.ts';
 import { defaultCacheRoot } from '../core/cache.ts';
 import { xorrisoArgs } from '../media/stages.ts';
+import { run } from '../core/exec.ts';
+import { assembleRepository, createrepoArgv } from '../repo/stage.ts';
+import { makeTestRpms } from '../tests/lib/rpm-fixtures.ts';
 
 interface Result { name: string; value: number; unit: string; baseline: number; baselineName: string; ratio: number; target?: string; met?: boolean; samples: number[] }
 const results: Result[] = [];
@@ -67,6 +72,35 @@ time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
   // the stage's own cost: forced build minus the fixed cost of a no-op build process
   const stage = median(ours) - noop;
   report({ name: 'iso-mastering', value: stage, unit: 's', baseline: median(bare), baselineName: 'bare xorriso', target: '<= 1.10x', met: stage / median(bare) <= 1.10, samples: ours.map((x) => x - noop) });
+}
+
+// repository metadata for 1,000 small packages (fixtures made once, kept in the cache)
+{
+  const fixtures = join(defaultCacheRoot(), 'bench', 'rpms-1000');
+  if (!existsSync(join(fixtures, 'done'))) {
+    console.log('making 1,000 small test RPMs (once; kept in the cache)...');
+    rmSync(fixtures, { recursive: true, force: true });
+    mkdirSync(fixtures, { recursive: true });
+    await makeTestRpms(fixtures, Array.from({ length: 1000 }, (_, i) => ({ name: `bench-pkg-${String(i).padStart(4, '0')}`, version: '1.0', files: { [`/usr/share/bench/${i}`]: `${i}\n` } })));
+    writeFileSync(join(fixtures, 'done'), '');
+  }
+  const rpms = readdirSync(fixtures).filter((f) => f.endsWith('.rpm')).map((f) => join(fixtures, f));
+  const runExec = (argv: string[], opts?: Parameters<typeof run>[1]) => run(argv, opts);
+  const ours: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const out = mkdtempSync(join(output, 'repo-'));
+    const t = process.hrtime.bigint();
+    await assembleRepository({ out, work: join(out, '..', `${basename(out)}-work`), rpms, sourceDateEpoch: 1533081600, run: runExec, log: () => {} });
+    ours.push(Number(process.hrtime.bigint() - t) / 1e9);
+    // the baseline gets the packages in place for free: only createrepo_c is timed
+    const plain = mkdtempSync(join(output, 'bare-'));
+    mkdirSync(join(plain, 'Packages'));
+    for (const r of rpms) linkSync(r, join(plain, 'Packages', basename(r)));
+    bare.push(time(createrepoArgv(plain, 1533081600)));
+  }
+  const v = median(ours);
+  report({ name: 'repo-metadata', value: v, unit: 's', baseline: median(bare), baselineName: 'bare createrepo_c', target: '<= 1.20x', met: v / median(bare) <= 1.20, samples: ours });
 }
 
 mkdirSync(join(REPO_ROOT, 'output', 'bench'), { recursive: true });

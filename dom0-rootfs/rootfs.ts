@@ -29,6 +29,8 @@ export const DOM0_BASE_PACKAGES = [
   // the installer points /etc/localtime at /usr/share/zoneinfo/<answer file's timezone>
   'tzdata',
   'ca-certificates', 'less', 'procps', 'kmod',
+  // the product's own packages are RPMs, installed by the installer from the media's repository
+  'rpm',
 ];
 
 /** Units enabled in the image (the overlay's, and networkd, which first boot configures). */
@@ -153,10 +155,31 @@ export async function buildDom0Rootfs(p: Dom0RootfsParams): Promise<Dom0RootInfo
 
   const boot = await bootLinks(root);
 
+  const archive = await archiveRootTree({ root, work: p.work, outDir: p.outDir, run: p.run, sourceDateEpoch: p.sourceDateEpoch, zstdLevel: p.zstdLevel, progress });
+  const info: Dom0RootInfo = {
+    ...archive,
+    kernelRelease: boot.kernelRelease,
+    xenVersion: xenReleaseFromPackageVersion(xenPkg.version),
+    packages: pkgList,
+  };
+  await writeRootManifest(p.outDir, info);
+  return info;
+}
+
+export interface RootArchive { sha256: string; size: number; uncompressedSize: number }
+
+/**
+ * The root tree as outDir/ROOT_TAR, shared by every dom0 provider: POSIX tar,
+ * sorted, numeric owners, mtimes clamped to SOURCE_DATE_EPOCH, then zstd.
+ */
+export async function archiveRootTree(p: {
+  root: string; work: string; outDir: string; run: typeof runTool; sourceDateEpoch: number; zstdLevel?: number; progress?: (note: string) => void;
+}): Promise<RootArchive> {
+  const progress = p.progress ?? (() => {});
   progress('tar archive');
   const tarPath = join(p.work, 'dom0-root.tar');
   await p.run([
-    'tar', '--create', `--file=${tarPath}`, `--directory=${root}`,
+    'tar', '--create', `--file=${tarPath}`, `--directory=${p.root}`,
     // POSIX tar without the per-process and access/change times GNU tar puts in pax headers
     '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime',
     '--numeric-owner', '--sort=name', `--mtime=@${p.sourceDateEpoch}`, '--clamp-mtime',
@@ -169,16 +192,12 @@ export async function buildDom0Rootfs(p: Dom0RootfsParams): Promise<Dom0RootInfo
   const out = join(p.outDir, ROOT_TAR);
   await p.run(['zstd', '-q', '-f', `-${p.zstdLevel ?? DEFAULT_ZSTD_LEVEL}`, '-T0', '--no-progress', tarPath, '-o', out]);
   await rm(tarPath, { force: true });
-  const info: Dom0RootInfo = {
-    sha256: await sha256File(out),
-    size: (await stat(out)).size,
-    uncompressedSize,
-    kernelRelease: boot.kernelRelease,
-    xenVersion: xenReleaseFromPackageVersion(xenPkg.version),
-    packages: pkgList,
-  };
-  await writeFile(join(p.outDir, ROOT_JSON), JSON.stringify(info, null, 1) + '\n');
-  return info;
+  return { sha256: await sha256File(out), size: (await stat(out)).size, uncompressedSize };
+}
+
+/** outDir/ROOT_JSON: what the installer reads (installer/runtime/source.ts RootManifest). */
+export async function writeRootManifest(outDir: string, info: Dom0RootInfo): Promise<void> {
+  await writeFile(join(outDir, ROOT_JSON), JSON.stringify(info, null, 1) + '\n');
 }
 
 /** Remove what must not ship; replace files mmdebstrap copies from the build host. */
@@ -244,7 +263,7 @@ async function copyOverlay(src: string, dest: string): Promise<void> {
 }
 
 /** /boot/xen.gz, /boot/vmlinuz and /boot/initrd.img as relative links; the kernel release. */
-async function bootLinks(root: string): Promise<{ kernelRelease: string }> {
+export async function bootLinks(root: string): Promise<{ kernelRelease: string }> {
   const bootDir = join(root, 'boot');
   const names = await readdir(bootDir);
   const regular = async (n: string) => (await lstat(join(bootDir, n))).isFile();

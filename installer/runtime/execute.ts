@@ -5,7 +5,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync,
 import { dirname, join } from 'node:path';
 import { findOnPath } from '../../core/tools.ts';
 import { writeTableToImage } from '../../disk/write-table.ts';
-import { FetchError, type FetchEnv } from './fetch.ts';
+import { FetchError, scratchDir, type FetchEnv } from './fetch.ts';
+import { installProductPackages, mirrorRepository, verifyProductRepository, type ProductRepository } from './packages.ts';
 import { partitionDevice, type InstallPlan } from './plan.ts';
 import { runStageScripts } from './scripts.ts';
 import { extractRoot, openSource } from './source.ts';
@@ -171,6 +172,15 @@ export async function executePlan(plan: InstallPlan, env: ExecuteEnv): Promise<v
   const source = await openSource(env, plan.source, plan.rootImage, plan.rootManifest);
   env.log.say(`Installation source: ${source.where} (dom0 root ${source.manifest.size} bytes, kernel ${source.manifest.kernelRelease || '?'}, Xen ${source.manifest.xenVersion || '?'})`);
 
+  // the product repository is checked before the disk is touched: a damaged package stops here
+  let repo: ProductRepository | undefined;
+  if (source.dir) repo = await verifyProductRepository(env, source.dir);
+  else {
+    const copy = scratchDir(env, 'repository');
+    repo = await mirrorRepository(env, source.where, copy) ? await verifyProductRepository(env, copy) : undefined;
+    if (!repo) env.log.say(`The installation source ${source.where} has no product repository: only the dom0 root image is installed`);
+  }
+
   // the source stays mounted below; the target's mounts come after it on the stack
   const sourceMounts = env.mounted.length;
   env.log.say(`Writing the ${plan.layout.tableType.toUpperCase()} partition table on ${plan.target.path}`);
@@ -200,6 +210,10 @@ export async function executePlan(plan: InstallPlan, env: ExecuteEnv): Promise<v
       if (!existsSync(join(env.targetRoot, must))) throw new InstallError(`The dom0 root from ${source.where} has no /${must}.`);
     }
     await mountAll(env, plan, (m) => m === '/boot/efi');
+    if (repo) {
+      const installed = await installProductPackages(env, repo, env.targetRoot);
+      env.log.say(`Product packages installed; the rpm database lists ${installed.nevras.length}: ${installed.nevras.join(' ')}`);
+    }
 
     env.log.say('Writing the configuration');
     writeFiles(env, plan);

@@ -3,6 +3,7 @@
 // the initramfs or, failing that, on the install medium; nfs:// is mounted
 // read-only with mount.nfs when install.img has it.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { XsforgeError } from '../../core/errors.ts';
 import { findOnPath } from '../../core/tools.ts';
@@ -115,6 +116,13 @@ export function fileUrlPath(url: string): string {
  * install medium (its path taken relative to the medium's root).
  */
 export async function fetchToFile(env: FetchEnv, url: string, dest: string): Promise<void> {
+  await fetchToFileUnlogged(env, url, dest);
+  // every fetch in the log with what arrived: size and sha256
+  const bytes = readFileSync(dest);
+  env.log.detail(`fetched ${url}: ${bytes.length} bytes, sha256 ${createHash('sha256').update(bytes).digest('hex')}`);
+}
+
+async function fetchToFileUnlogged(env: FetchEnv, url: string, dest: string): Promise<void> {
   mkdirSync(dirname(dest), { recursive: true });
   if (/^file:\/\//i.test(url)) {
     const path = fileUrlPath(url);

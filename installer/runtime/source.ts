@@ -39,6 +39,8 @@ export function parseRootManifest(text: string, where: string): RootManifest {
 export interface OpenedSource {
   /** for messages: a directory or a URL */
   where: string;
+  /** the source as a local directory (media, NFS, file://); absent for http/ftp */
+  dir?: string;
   manifest: RootManifest;
   /** a fresh stream of the compressed root image */
   openImage(): Readable;
@@ -57,7 +59,7 @@ export async function openSource(env: FetchEnv, source: RepoSource, rootImage: s
       throw new FetchError(`The installation source ${source.address || dir} has no ${rootImage} and ${rootManifest}.`, 'is it a complete copy of the install media?');
     }
     const manifest = parseRootManifest(readFileSync(manifestPath, 'utf8'), manifestPath);
-    return { where: dir, manifest, openImage: () => createReadStream(imagePath) };
+    return { where: dir, dir, manifest, openImage: () => createReadStream(imagePath) };
   }
   const base = source.address.replace(/\/+$/, '');
   if (!/^(https?|ftp):\/\//i.test(base)) throw new FetchError(`Unsupported installation source ${source.address}`);

@@ -4,10 +4,12 @@
 // must still have no allocated block afterwards.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { MESSAGES } from '../../answerfiles/model.ts';
+import { openIsoFile } from '../../media/iso9660.ts';
+import { damagedPackagesMessage } from '../../repo/verify.ts';
 import { withVm } from '../../testbed/qemu.ts';
 import { AnswerServer, GUEST_HOST_URL, NIC_ARGS, buildInstallIso, freshAnswer, sparseDisk } from '../lib/install-env.ts';
 import { xsforge } from '../lib/build.ts';
@@ -33,7 +35,7 @@ async function refusedInstall(name: string, answer: string, planned = false): Pr
   const disk = join(work, `${name}.img`);
   sparseDisk(disk, 60e9);
   let console = '';
-  await withVm({ media: iso, bootAs: 'cd', firmware: 'bios', serialLog: join(work, `${name}.log`), extraDisks: [{ path: disk, writable: true }], extraArgs: NIC_ARGS, memoryMiB: 1536 }, async (vm) => {
+  await withVm({ media: iso, bootAs: 'cd', firmware: 'bios', serialLog: join(work, `${name}.log`), extraDisks: [{ path: disk, writable: true }], extraArgs: NIC_ARGS, memoryMiB: 2048 }, async (vm) => {
     await vm.waitFor(/XSFORGE-INSTALL-FAILED reason=/, 600_000);
     assert.is(await vm.waitExit(180_000), 0, 'atexit=poweroff still ends QEMU after a failure');
     console = vm.serialText();
@@ -62,6 +64,45 @@ test('a failing installation-start script stops the install; installation-comple
   const requests = server.requests.slice(before);
   assert.ok(requests.includes('/start-ran'), 'the installation-start script ran');
   assert.ok(requests.includes('/complete-ran?status=1'), `installation-complete was called with 1 (requests: ${requests.join(' ')})`);
+});
+
+/** A copy of the ISO with one byte of a package flipped (found by our ISO reader); returns its file name. */
+async function isoWithDamagedPackage(src: string, dest: string, match: RegExp): Promise<string> {
+  copyFileSync(src, dest);
+  const image = await openIsoFile(dest);
+  let entry;
+  try {
+    entry = (await image.listFiles()).find((f) => f.type === 'file' && match.test(f.path));
+    assert.ok(entry, `the ISO has a package matching ${match}`);
+  } finally {
+    await image.close();
+  }
+  const fd = openSync(dest, 'r+');
+  try {
+    const at = entry!.extents[0]!.lba * 2048 + Math.floor(entry!.extents[0]!.size / 2);
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0] = b[0]! ^ 0xff;
+    writeSync(fd, b, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+  return basename(entry!.path);
+}
+
+test('a damaged package on the media is named by the verify step, and the disk is not touched', async () => {
+  const damagedIso = join(work, 'damaged.iso');
+  const name = await isoWithDamagedPackage(iso, damagedIso, /^\/?Packages\/kernel-.*\.rpm$/);
+  const original = iso;
+  iso = damagedIso;
+  try {
+    const console = await refusedInstall('damaged-package', freshAnswer('xsf-damaged'), true);
+    assert.ok(console.includes(damagedPackagesMessage([name])), `the console names ${name}`);
+    assert.not.match(console, /Writing the GPT partition table/);
+  } finally {
+    iso = original;
+    rmSync(damagedIso, { force: true });
+  }
 });
 
 const DHCP = '<admin-interface name="eth0" proto="dhcp"/>';

@@ -5,7 +5,7 @@
 // back (sgdisk for GPT, sfdisk for DOS) and compared with the planner's layout.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../core/exec.ts';
@@ -38,6 +38,27 @@ async function partitionsOnDisk(disk: string, scheme: Scheme): Promise<number[][
   }
   const p = (await run(['sgdisk', '-p', disk])).stdout;
   return [...p.matchAll(/^\s+(\d+)\s+(\d+)\s+(\d+)\s/gm)].map((r) => [Number(r[1]), Number(r[2]), Number(r[3])]).sort((a, b) => a[0] - b[0]);
+}
+
+/** rpm's view of the installed root (partition `part` of the disk image), read with the host's rpm. */
+async function installedRpmDatabase(disk: string, part: number): Promise<{ all: string[]; whatprovides: string; xenLink: string }> {
+  const loop = (await run(['losetup', '--find', '--show', '--partscan', disk])).stdout.trim();
+  const mnt = mkdtempSync(join(work, 'root-'));
+  try {
+    await run(['mount', `${loop}p${part}`, mnt]);
+    try {
+      const q = async (...args: string[]) => (await run(['rpm', '--root', mnt, '--query', ...args])).stdout;
+      return {
+        all: (await q('--all', '--queryformat', '%{NAME}-%{VERSION}-%{RELEASE}\\n')).split('\n').filter(Boolean),
+        whatprovides: await q('--whatprovides', 'product-version'),
+        xenLink: readlinkSync(join(mnt, 'boot/xen.gz')),
+      };
+    } finally {
+      await run(['umount', mnt]);
+    }
+  } finally {
+    await run(['losetup', '--detach', loop]);
+  }
 }
 
 interface InstallCase {
@@ -75,9 +96,17 @@ async function installAndBoot(c: InstallCase): Promise<void> {
     const part4 = (await run(['sgdisk', '-i', '4', disk])).stdout;
     assert.match(part4, firmware === 'uefi' ? /C12A7328-F81F-11D2-BA4B-00A0C93EC93B/ : /21686148-6449-6E6F-744E-656564454649/);
   }
-  // now the disk alone
+  // the product packages are in the installed root's rpm database
+  const rpmdb = await installedRpmDatabase(disk, 1);
+  assert.match(rpmdb.whatprovides, /^xenserver-release-7\.1\.2-/m, 'rpm -q --whatprovides product-version');
+  for (const name of ['xenserver-hypervisor', 'kernel', 'xenserver-release', 'xsforge-firstboot', 'dom0-base-debian']) {
+    assert.ok(rpmdb.all.some((n) => n.startsWith(`${name}-`)), `${name} is installed (rpm -qa: ${rpmdb.all.join(' ')})`);
+  }
+  assert.match(rpmdb.xenLink, /^xen-4\.17\.\d+\.gz$/, '/boot/xen.gz is the hypervisor package\'s file');
+  // now the disk alone: it boots the hypervisor compiled from source (our banner, our patch's line)
   await withVm({ media: disk, bootAs: 'disk', firmware, serialLog: join(work, `${variant}-firstboot.log`), mediaWritable: true, extraArgs: NIC_ARGS, memoryMiB: 2048 }, async (vm) => {
-    await vm.waitFor(/\(XEN\) Xen version 4\.17/, 300_000);
+    await vm.waitFor(/\(XEN\) Xen version 4\.17\.\d+ \(xsforge [^)]*\) \(xsforge@xsforge\)/, 300_000);
+    await vm.waitFor(/\(XEN\) Xen compiled by xsforge from the Debian source package/, 60_000);
     await vm.waitFor(c.firstboot ?? /XSFORGE-FIRSTBOOT-DONE sr=\S+ type=lvm mgmt=eth0 mode=dhcp/, 900_000);
     await vm.waitFor(new RegExp(`${HOSTNAME} login:`), 600_000);
     assert.match(vm.serialText(), new RegExp(`root=LABEL=root-${labels}`), 'dom0 boots the root the installer labelled');
@@ -92,18 +121,19 @@ test('UEFI: the same install with an EFI system partition and GRUB for x86_64-ef
   await installAndBoot({ firmware: 'uefi', variant: 'uefi' });
 });
 
-test('BIOS, static management IP and thin provisioning (ext SR): first boot applies both', async () => {
+// One install checks three things (a TCG install costs minutes): the DOS layout of
+// disable-gpt on a 20 GiB disk, a static management IP, and an ext (thin) SR.
+test('BIOS, disable-gpt, static IP, ext SR: a 20 GiB disk gets the DOS layout, boots, and first boot applies both', async () => {
   const answer = ANSWER
     .replace('srtype="lvm"', 'srtype="ext"')
     .replace('<admin-interface name="eth0" proto="dhcp"/>',
       '<admin-interface name="eth0" proto="static"><ip>10.0.2.15</ip><subnet-mask>255.255.255.0</subnet-mask><gateway>10.0.2.2</gateway></admin-interface>\n  <name-server>10.0.2.3</name-server>');
   assert.ok(answer.includes('proto="static"') && answer.includes('srtype="ext"'));
-  await installAndBoot({ firmware: 'bios', variant: 'bios-static-ext', answer, firstboot: /XSFORGE-FIRSTBOOT-DONE sr=\S+ type=ext mgmt=eth0 mode=static/ });
-});
-
-test('BIOS, disable-gpt: a 20 GiB disk gets the DOS layout and boots', async () => {
   const media = await buildInstallIso(work, 'e2e-install-dos', ['disable-gpt']);
-  await installAndBoot({ firmware: 'bios', variant: 'bios-dos', media, scheme: 'dos', diskBytes: 20 * 2 ** 30 });
+  await installAndBoot({
+    firmware: 'bios', variant: 'bios-dos-static-ext', media, answer, scheme: 'dos', diskBytes: 20 * 2 ** 30,
+    firstboot: /XSFORGE-FIRSTBOOT-DONE sr=\S+ type=ext mgmt=eth0 mode=static/,
+  });
 });
 
 test.run();

@@ -22,7 +22,7 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 test('output holds the ISO and a manifest listing every artifact with kind, path and sha256', async () => {
   const m = readManifest(first.outDir);
   const kinds = m.artifacts.map((a: any) => a.kind).sort();
-  for (const k of ['install-iso', 'hypervisor', 'kernel', 'installer-initrd', 'efi-boot-image', 'boot-menu']) assert.ok(kinds.includes(k), k);
+  for (const k of ['install-iso', 'hypervisor', 'kernel', 'installer-initrd', 'efi-boot-image', 'boot-menu', 'rpm', 'yum-repo-metadata']) assert.ok(kinds.includes(k), k);
   for (const a of m.artifacts) assert.is(await sha256File(join(first.outDir, a.path)), a.sha256, a.path);
   assert.is(m.product.version, '7.1.2');
 });
