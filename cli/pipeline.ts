@@ -8,6 +8,7 @@ import type { Stage } from '../core/stage.ts';
 import { AptRoot } from '../debian/apt.ts';
 import { debianKernelStage } from '../debian/kernel.ts';
 import { dom0RootfsStage } from '../dom0-rootfs/rootfs.ts';
+import { rpmDom0RootfsStage } from '../dom0-rootfs/rpm-provider.ts';
 import { hypervisorStage } from '../hypervisor/schema.ts';
 import { installImgStage } from '../installer/install-img.ts';
 import { BOOTLOADER_PACKAGES, bootFilesStage, efiImageStage, isoStage, menusStage } from '../media/stages.ts';
@@ -58,7 +59,9 @@ export function debianBasePackage(r: LoadedRecipe): RpmPackageDef {
     arch: 'noarch',
     description: `Stands for the Debian ${r.debian.suite} packages the dom0 root image is made of (dpkg owns them): it provides to rpm what they provide, so product packages can depend on it.`,
     provides: ['/bin/sh', '/bin/bash', '/usr/bin/systemctl', `debian-suite = ${r.debian.suite}`],
-    requires: [], conflicts: [], obsoletes: [], files: [], dirs: [], scriptlets: {},
+    requires: [], conflicts: [], obsoletes: [], dirs: [], scriptlets: {},
+    // Debian's rpm defaults to ~/.rpmdb; the host's rpm must read the database the installer wrote
+    files: [{ from: { text: '%_dbpath /var/lib/rpm\n' }, to: '/etc/rpm/macros.dbpath', mode: 0o644, config: true }],
   };
 }
 
@@ -96,7 +99,9 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
     product: { brand: r.product.brand, version: r.product.version, build_number: r.product.build_number, platform: r.product.platform },
   });
   const product = { brand: r.product.brand, version: r.product.version, build_number: r.product.build_number, platform: r.product.platform };
-  const dom0 = dom0RootfsStage({ debian: r.debian, indexDigest: apt.indexDigest(), packages: [], product });
+  const rpmDom0 = r.dom0?.provider === 'rpm';
+  const debianDom0 = rpmDom0 ? undefined
+    : dom0RootfsStage({ debian: r.debian, indexDigest: apt.indexDigest(), packages: r.dom0?.packages ?? [], product });
 
   // the product RPMs and their repository
   const keyName = r.repository?.key_name ?? brandSlug(r.product.brand);
@@ -121,9 +126,10 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
     ...(keyStage ? { gpgKey: { name: keyName, file: { stage: 'signing-key', path: keyFiles[0]! } } } : {}),
   });
   const extraRpms = (r.rpms ?? []).map((p) => packageFromRecipe(p, r.$dir));
-  const rpmDefs: RpmPackageDef[] = [...productRpms, debianBasePackage(r), ...extraRpms];
+  const rpmDefs: RpmPackageDef[] = [...productRpms, ...(rpmDom0 ? [] : [debianBasePackage(r)]), ...extraRpms];
   const available: Record<string, Stage<any>> = {
-    hypervisor, kernel, 'boot-files': bootFiles, menus, 'efi-image': efi, 'install-img': installImg, 'dom0-rootfs': dom0,
+    hypervisor, kernel, 'boot-files': bootFiles, menus, 'efi-image': efi, 'install-img': installImg,
+    ...(debianDom0 ? { 'dom0-rootfs': debianDom0 } : {}),
     ...(keyStage ? { 'signing-key': keyStage } : {}),
   };
   const rpmDeps: Record<string, Stage<any>> = {};
@@ -142,6 +148,20 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
     rpms: { stages: { rpms } },
     comps: productGroups(rpmDefs.filter((p) => !dom0Group.has(p.name)).map((p) => p.name), [...dom0Group]),
     ...(signing ? { signing, keyName } : {}),
+  });
+
+  // an RPM dom0 is installed with dnf from the recipe's repositories, this build's own among them
+  const dom0 = debianDom0 ?? await rpmDom0RootfsStage({
+    repositories: (r.dom0!.repositories ?? []).map((x) => ({
+      name: x.name,
+      ...(x.build ? { stage: repo } : x.url ? { url: x.url } : { path: x.path! }),
+      ...(x.gpgkey ? { gpgkeys: x.gpgkey } : x.build && signing ? { gpgkeys: keyFiles } : {}),
+      ...(x.repo_gpgcheck !== undefined ? { repoGpgcheck: x.repo_gpgcheck } : {}),
+    })),
+    groups: r.dom0!.groups ?? [],
+    packages: r.dom0!.packages ?? [],
+    releasever: r.dom0!.releasever ?? '1',
+    ...(r.dom0!.nodocs !== undefined ? { nodocs: r.dom0!.nodocs } : {}),
   });
 
   const isoName = isoFileName(r);

@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { run } from './exec.ts';
 import { hashJson, walkTree, type Json, type TreeEntry } from './hash.ts';
 
 export interface CacheManifest {
@@ -20,6 +21,23 @@ export interface CacheManifest {
   files: TreeEntry[];
   keyInputs: Json;
   durationMs: number;
+}
+
+/** Mount points at or below `dir`, deepest first (from /proc/self/mounts; octal escapes decoded). */
+export function mountsUnder(dir: string, mountsText?: string): string[] {
+  let text = mountsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/mounts', 'utf8');
+    } catch {
+      return [];
+    }
+  }
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  return text.split('\n').map((l) => l.split(' ')[1]).filter((m): m is string => !!m)
+    .map((m) => m.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((m) => m === dir || m.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
 }
 
 export function downloadsRootFor(cacheRoot: string): string {
@@ -95,12 +113,20 @@ export class StageCache {
   }
 
   /** Remove scratch directories left by builds whose process is gone. */
-  sweepScratch(): void {
+  async sweepScratch(): Promise<void> {
     const tmp = join(this.root, 'tmp');
     for (const name of readdirSync(tmp)) {
       const pid = Number(name.split('.')[1]);
       if (pid === process.pid || (pid && processAlive(pid))) continue;
-      void rm(join(tmp, name), { recursive: true, force: true });
+      const dir = join(tmp, name);
+      // a killed chroot build (mmdebstrap) can leave /proc, /sys, /dev mounted in
+      // its scratch root: unmount them first, or rm would walk into the host's
+      try {
+        for (const mnt of mountsUnder(dir)) await run(['umount', '--lazy', mnt]);
+        await rm(dir, { recursive: true, force: true });
+      } catch (e) {
+        process.stderr.write(`warning: could not remove stale scratch ${dir}: ${(e as Error).message.split('\n')[0]}\n`);
+      }
     }
   }
 

@@ -87,7 +87,7 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
   let ran = 0;
   let cachedCount = 0;
   const t0 = Date.now();
-  opts.cache.sweepScratch();
+  await opts.cache.sweepScratch();
   emit({ type: 'build-start', stages: stages.length });
 
   const runOne = async (stage: Stage<any>): Promise<StageResult | undefined> => {

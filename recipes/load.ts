@@ -99,6 +99,7 @@ export function loadRecipe(path: string): LoadedRecipe {
       issues.push(...ajvIssues(missing, files, merged, typos));
     }
     checkMenu(merged, files, issues);
+    checkDom0(merged, files, issues);
     const hv = getAt(merged, ['hypervisor']);
     if (hv && typeof hv === 'object') {
       for (const e of hypervisorSectionErrors(hv as HypervisorSection)) issues.push(issueAt(files, e.path.split('.'), e.message));
@@ -111,6 +112,15 @@ export function loadRecipe(path: string): LoadedRecipe {
   delete recipe.extends;
   const eulaFile = files.find((f) => typeof getAt(f.data, ['product', 'eula']) === 'string');
   if (eulaFile) (recipe.product as Record<string, unknown>).eula = resolve(dirname(eulaFile.abs), getAt(eulaFile.data, ['product', 'eula']) as string);
+  // dom0 repository paths and keys are relative to the file that lists them
+  const repoFile = files.find((f) => Array.isArray(getAt(f.data, ['dom0', 'repositories'])));
+  if (repoFile) {
+    const repos = getAt(recipe, ['dom0', 'repositories']) as Array<Record<string, unknown>>;
+    for (const repo of repos) {
+      if (typeof repo.path === 'string') repo.path = resolve(dirname(repoFile.abs), repo.path);
+      if (Array.isArray(repo.gpgkey)) repo.gpgkey = (repo.gpgkey as string[]).map((k) => resolve(dirname(repoFile.abs), k));
+    }
+  }
   // patches are relative to the file that lists them (arrays are replaced whole by `extends`)
   const patchFile = files.find((f) => Array.isArray(getAt(f.data, ['hypervisor', 'patches'])));
   if (patchFile) {
@@ -253,6 +263,30 @@ function checkMenu(recipe: Record<string, unknown>, files: ParsedFile[], issues:
     const guess = closest(def, labels);
     issues.push(issueAt(files, ['boot', 'default'],
       `'${def}' is not a menu entry${guess ? `; did you mean '${guess}'?` : ''} (labels in ${from}: ${labels.join(', ')})`));
+  }
+}
+
+/** What the schema cannot say about `dom0`: fields per provider, one source per repository. */
+function checkDom0(merged: unknown, files: ParsedFile[], issues: RecipeIssue[]): void {
+  const d = getAt(merged, ['dom0']) as Record<string, unknown> | undefined;
+  if (!d || typeof d !== 'object') return;
+  const rpmOnly = ['repositories', 'groups', 'releasever', 'nodocs'];
+  if (d.provider === 'debian') {
+    for (const k of rpmOnly) if (d[k] !== undefined) issues.push(issueAt(files, ['dom0', k], `'${k}' applies to provider: rpm only (this recipe has provider: debian)`));
+    return;
+  }
+  if (d.provider !== 'rpm') return;
+  const repos = d.repositories;
+  if (!Array.isArray(repos)) {
+    issues.push(issueAt(files, ['dom0', 'provider'], 'provider: rpm needs dom0.repositories (where dnf installs from)'));
+    return;
+  }
+  repos.forEach((r, i) => {
+    const given = ['path', 'url', 'build'].filter((k) => (r as Record<string, unknown>)[k] !== undefined && (r as Record<string, unknown>)[k] !== false);
+    if (given.length !== 1) issues.push(issueAt(files, ['dom0', 'repositories', i], `a repository needs exactly one of path, url or build: true (got ${given.length ? given.join(', ') : 'none'})`));
+  });
+  if (!(Array.isArray(d.groups) && d.groups.length) && !(Array.isArray(d.packages) && d.packages.length)) {
+    issues.push(issueAt(files, ['dom0', 'provider'], 'provider: rpm needs dom0.groups or dom0.packages (what dnf installs)'));
   }
 }
 

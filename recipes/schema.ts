@@ -26,6 +26,9 @@ export const PATTERNS = {
   vcpus: { regex: '^[0-9]+(-[0-9]+)?$', words: 'a count N or a range N-M (e.g. 1-2)' },
   kernelArg: { regex: '^[^\\s]+$', words: 'a single command-line argument without spaces (e.g. loglvl=all)' },
   menuLabel: { regex: '^[a-z0-9-]+$', words: 'lowercase letters, digits and "-" (e.g. no-serial)' },
+  rpmOrDebName: { regex: '^[A-Za-z0-9_+][A-Za-z0-9._+-]*$', words: 'a package name: letters, digits, ".", "_", "+" and "-"' },
+  repoId: { regex: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', words: 'letters, digits, ".", "_", ":" and "-" (e.g. xenserver_base)' },
+  httpUrl: { regex: '^https?://[^\\s]+$', words: 'an http:// or https:// URL' },
   keyName: { regex: '^[A-Za-z0-9][A-Za-z0-9._-]*$', words: 'letters, digits, ".", "_" and "-" (e.g. XS-7)' },
 } as const;
 
@@ -34,6 +37,7 @@ export const DEFAULT_MENU_LABELS = ['install', 'no-serial', 'safe', 'multipath',
 
 export const SERIAL_PORTS = ['com1', 'com2', 'com3', 'com4'] as const;
 export const SERIAL_BAUD_RATES = [9600, 19200, 38400, 57600, 115200] as const;
+export const DOM0_PROVIDERS = ['debian', 'rpm'] as const;
 export const INSTALLER_COMPRESSIONS = ['zstd', 'gzip', 'xz'] as const;
 export { HYPERVISOR_SOURCES };
 
@@ -109,6 +113,21 @@ export const RecipeSchema = Type.Object({
     }, { ...Strict, description: 'dom0/installer kernel command line shared by all entries' })),
     entries: Type.Optional(Type.Array(MenuEntrySchema, { minItems: 1, description: 'the boot menu; when absent the built-in entries install, no-serial, safe, multipath and shell are used' })),
   }, { ...Strict, description: 'boot menus of the ISO and of network boot' }),
+  dom0: Type.Optional(Type.Object({
+    provider: StringEnum(DOM0_PROVIDERS, 'how the dom0 root image is assembled: debian (mmdebstrap from the recipe\'s Debian archive) or rpm (dnf --installroot from yum repositories)'),
+    packages: Type.Optional(Type.Array(Pat('rpmOrDebName', 'package name'), { uniqueItems: true, description: 'packages besides the built-in set (debian) or besides the groups (rpm)' })),
+    repositories: Type.Optional(Type.Array(Type.Object({
+      name: Pat('repoId', 'dnf repository id'),
+      path: Type.Optional(Pat('relativePath', 'a local directory holding repodata/, relative to the recipe file')),
+      url: Type.Optional(Pat('httpUrl', 'http(s):// URL of the directory holding repodata/')),
+      build: Type.Optional(Type.Boolean({ description: 'true: the product repository this build makes (the media\'s Packages/ and repodata/)' })),
+      gpgkey: Type.Optional(Type.Array(Pat('relativePath', 'ASCII-armoured public key file, relative to the recipe file'), { description: 'keys that sign the repository; any key turns on gpgcheck' })),
+      repo_gpgcheck: Type.Optional(Type.Boolean({ description: 'also check repomd.xml.asc (default: true when keys are given)' })),
+    }, { ...Strict, description: 'one yum repository: exactly one of path, url or build' }), { minItems: 1, description: 'rpm: the repositories dnf installs from' })),
+    groups: Type.Optional(Type.Array(Pat('repoId', 'comps group id'), { uniqueItems: true, description: 'rpm: comps groups to install (e.g. xenserver_base, xenserver_dom0)' })),
+    releasever: Type.Optional(Pat('oneLine', 'rpm: dnf $releasever (default "1")')),
+    nodocs: Type.Optional(Type.Boolean({ description: 'rpm: leave out documentation files' })),
+  }, { ...Strict, description: 'the dom0 root image the installer lays down; absent: Debian packages (mmdebstrap)' })),
   repository: Type.Optional(Type.Object({
     key_name: Pat('keyName', 'the public key on the media and in the key package: RPM-GPG-KEY-<key_name>, named in .treeinfo [keys]'),
     sign_key: Type.Optional(Pat('oneLine', 'the gpg key (id, fingerprint or user id in $GNUPGHOME or ~/.gnupg) that signs the RPMs and repodata/repomd.xml; `xsforge build --sign-key` overrides it; absent: an unsigned build')),

@@ -15,6 +15,9 @@ export const INSTALL_GROUPS = ['xenserver_base', 'xenserver_dom0'];
 
 export class RepositoryError extends FetchError {}
 
+/** Where dom0's rpm database lives (what RPM-based dom0s use; Debian dom0s get a macro saying so). */
+export const RPM_DB_PATH = '/var/lib/rpm';
+
 export interface ProductRepository {
   dir: string;
   packages: PrimaryPackage[];
@@ -135,7 +138,8 @@ export interface InstalledPackages {
  */
 export async function installProductPackages(env: FetchEnv, repo: ProductRepository, target: string): Promise<InstalledPackages> {
   const wanted = packagesToInstall(repo);
-  const rpmRoot = ['--root', target];
+  // Debian's rpm keeps its database in ~/.rpmdb unless told: the product's place is /var/lib/rpm
+  const rpmRoot = ['--root', target, '--dbpath', RPM_DB_PATH];
   const installedNames = async () => {
     const out = await env.log.run(['rpm', ...rpmRoot, '--query', '--all', '--queryformat', '%{NAME}\\n']).catch(() => ({ stdout: '' }));
     return new Set(out.stdout.split('\n').filter(Boolean));
@@ -181,7 +185,7 @@ export async function installProductPackages(env: FetchEnv, repo: ProductReposit
 async function pointXenAtPackage(env: FetchEnv, target: string): Promise<string | undefined> {
   let files: string[];
   try {
-    files = (await env.log.run(['rpm', '--root', target, '--query', '--whatprovides', 'xen-hypervisor', '--queryformat', '[%{FILENAMES}\\n]'])).stdout.split('\n');
+    files = (await env.log.run(['rpm', '--root', target, '--dbpath', RPM_DB_PATH, '--query', '--whatprovides', 'xen-hypervisor', '--queryformat', '[%{FILENAMES}\\n]'])).stdout.split('\n');
   } catch {
     env.log.say('No package provides xen-hypervisor: /boot/xen.gz stays as the dom0 root has it');
     return undefined;
