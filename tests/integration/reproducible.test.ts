@@ -1,6 +1,10 @@
-// Two clean builds (empty stage caches, different output directories, the same
-// SOURCE_DATE_EPOCH) give byte-identical artifacts. Downloads (.debs, package
-// index) are shared: they are content-addressed and verified, not build outputs.
+// A clean build (empty stage cache, its own output directory) gives the same
+// bytes as the build in the default cache, which build.test.ts made (on a new
+// machine, from empty as well): every artifact, ISO, install.img, RPMs, repodata
+// and dom0 image included. Comparing against the default cache rather than a
+// second clean build halves the cost (a clean build compiles Xen and makes two
+// root trees), and also catches a stage whose cache key misses a code change.
+// Downloads (.debs, package index) are shared: content-addressed and verified.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
@@ -34,12 +38,11 @@ function firstDifference(a: string, b: string): number {
   }
 }
 
-test('two clean builds in different directories give identical artifacts, ISO included', async () => {
+test('a clean build in another directory gives the artifacts of the default cache, byte for byte', async () => {
   const env = { XSFORGE_DOWNLOADS: downloadsRootFor(defaultCacheRoot()), SOURCE_DATE_EPOCH: '1533081600' };
-  const a = await buildRecipe(DEFAULT_RECIPE, { output: join(work, 'a-out'), cache: join(work, 'a-cache'), env });
+  const a = await buildRecipe(DEFAULT_RECIPE, { output: join(work, 'a-out'), env });
   const b = await buildRecipe(DEFAULT_RECIPE, { output: join(work, 'b-out'), cache: join(work, 'b-cache'), env });
-  assert.ok(a.events.filter((e) => e.type === 'stage-finish').length >= 7, 'the first build really ran every stage');
-  assert.ok(b.events.filter((e) => e.type === 'stage-finish').length >= 7, 'the second build really ran every stage');
+  assert.ok(b.events.filter((e) => e.type === 'stage-finish').length >= 10, 'the clean build really ran every stage');
   const ma = readManifest(a.outDir);
   const mb = readManifest(b.outDir);
   const differing: string[] = [];
