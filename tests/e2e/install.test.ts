@@ -40,14 +40,18 @@ async function partitionsOnDisk(disk: string, scheme: Scheme): Promise<number[][
   return [...p.matchAll(/^\s+(\d+)\s+(\d+)\s+(\d+)\s/gm)].map((r) => [Number(r[1]), Number(r[2]), Number(r[3])]).sort((a, b) => a[0] - b[0]);
 }
 
-/** rpm's view of the installed root (partition `part` of the disk image), read with the host's rpm. */
-async function installedRpmDatabase(disk: string, part: number): Promise<{ all: string[]; whatprovides: string; xenLink: string }> {
-  const loop = (await run(['losetup', '--find', '--show', '--partscan', disk])).stdout.trim();
+/**
+ * rpm's view of the installed root (the partition at `firstSector`, `sectors`
+ * long), read with the host's rpm. A loop device over just that byte range:
+ * partition nodes (loopNpM) need udev, which containers often lack.
+ */
+async function installedRpmDatabase(disk: string, firstSector: number, sectors: number): Promise<{ all: string[]; whatprovides: string; xenLink: string }> {
+  const loop = (await run(['losetup', '--find', '--show', '--offset', String(firstSector * 512), '--sizelimit', String(sectors * 512), disk])).stdout.trim();
   const mnt = mkdtempSync(join(work, 'root-'));
   try {
-    await run(['mount', `${loop}p${part}`, mnt]);
+    await run(['mount', loop, mnt]);
     try {
-      const q = async (...args: string[]) => (await run(['rpm', '--root', mnt, '--query', ...args])).stdout;
+      const q = async (...args: string[]) => (await run(['rpm', '--root', mnt, '--dbpath', '/var/lib/rpm', '--query', ...args])).stdout;
       return {
         all: (await q('--all', '--queryformat', '%{NAME}-%{VERSION}-%{RELEASE}\\n')).split('\n').filter(Boolean),
         whatprovides: await q('--whatprovides', 'product-version'),
@@ -97,7 +101,8 @@ async function installAndBoot(c: InstallCase): Promise<void> {
     assert.match(part4, firmware === 'uefi' ? /C12A7328-F81F-11D2-BA4B-00A0C93EC93B/ : /21686148-6449-6E6F-744E-656564454649/);
   }
   // the product packages are in the installed root's rpm database
-  const rpmdb = await installedRpmDatabase(disk, 1);
+  const root = plan.partitions.find((p) => p.role === 'root')!;
+  const rpmdb = await installedRpmDatabase(disk, root.firstSector, root.sectorCount);
   assert.match(rpmdb.whatprovides, /^xenserver-release-7\.1\.2-/m, 'rpm -q --whatprovides product-version');
   for (const name of ['xenserver-hypervisor', 'kernel', 'xenserver-release', 'xsforge-firstboot', 'dom0-base-debian']) {
     assert.ok(rpmdb.all.some((n) => n.startsWith(`${name}-`)), `${name} is installed (rpm -qa: ${rpmdb.all.join(' ')})`);
