@@ -49,6 +49,8 @@ export const HOST_TOOLS = {
   rpmdb: { command: 'rpmdb', debianPackage: 'rpm', purpose: 'settling the rpm database of RPM dom0 roots' },
   rpm2cpio: { command: 'rpm2cpio', debianPackage: 'rpm2cpio', purpose: 'RPM payload checks (tests)' },
   cpio: { command: 'cpio', debianPackage: 'cpio', purpose: 'RPM payload checks (tests)' },
+  curl: { command: 'curl', debianPackage: 'curl', purpose: 'fetching from xsforge serve (tests)' },
+  dnsmasq: { command: 'dnsmasq', debianPackage: 'dnsmasq-base', purpose: 'checking the network-boot DHCP example (tests)' },
 } as const satisfies Record<string, HostTool>;
 
 export type ToolName = keyof typeof HOST_TOOLS;

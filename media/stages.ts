@@ -9,7 +9,7 @@ import { defineStage, type Stage, type StageContext } from '../core/stage.ts';
 import type { AptRoot, ResolvedPackage } from '../debian/apt.ts';
 import { packageRef, scratchRoot, unpackPackages } from '../debian/stages.ts';
 import { buildMenu, type MenuInput } from './menu.ts';
-import { renderMenu, templatePath, type BootPaths, type MenuIdentity } from './render.ts';
+import { PARTIALS, partialPath, renderMenu, templatePath, type BootPaths, type MenuIdentity } from './render.ts';
 
 /** Debian packages the boot loader files come from. */
 export const BOOTLOADER_PACKAGES = ['isolinux', 'syslinux-common', 'pxelinux', 'grub-efi-amd64-bin'];
@@ -52,7 +52,7 @@ export function menusStage(input: MenuInput, id: MenuIdentity): Stage<any> {
     name: 'menus',
     version: 1,
     options: { boot: input.boot as any, brand: input.product.brand, id: id as any, paths: ISO_PATHS as any },
-    inputFiles: { isolinux: templatePath('isolinux.cfg'), grub: templatePath('grub.cfg') },
+    inputFiles: { isolinux: templatePath('isolinux.cfg'), grub: templatePath('grub.cfg'), ...Object.fromEntries(PARTIALS.map((p) => [`partial:${p}`, partialPath(p)])) },
     artifacts: { 'isolinux.cfg': { path: 'isolinux.cfg', kind: 'boot-menu' }, 'grub.cfg': { path: 'grub.cfg', kind: 'boot-menu' } },
     async run(ctx) {
       const menu = buildMenu(input);

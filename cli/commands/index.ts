@@ -8,8 +8,9 @@ import { register as inspect } from './inspect.ts';
 import { register as inventory } from './inventory.ts';
 import { register as layout } from './layout.ts';
 import { register as recipe } from './recipe.ts';
+import { register as serve } from './serve.ts';
 import { register as vm } from './vm.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [answerfile, answerfilePlan, build, doctor, inspect, inventory, layout, recipe, vm];
+export const commands: Register[] = [answerfile, answerfilePlan, build, doctor, inspect, inventory, layout, recipe, serve, vm];
