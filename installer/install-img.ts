@@ -13,6 +13,7 @@ import type { run as runTool } from '../core/exec.ts';
 import { canonicalJson, sha256File } from '../core/hash.ts';
 import { defineStage, type Stage } from '../core/stage.ts';
 import { installedPackageVersions } from '../core/tools.ts';
+import { localImportClosure } from '../core/imports.ts';
 import { newcFromTree, type NewcStats } from './cpio.ts';
 import { moduleClosure, moduleDependencies, parseModinfo } from './kmod.ts';
 
@@ -20,6 +21,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const INIT_SCRIPT = join(here, 'init.sh');
 export const RUNTIME_ENTRY = join(here, 'runtime', 'main.ts');
 export const RUNTIME_DIR = join(here, 'runtime');
+const REPO_DIR = dirname(here);
 
 /** Always in install.img, whatever the recipe lists: what /init and the runtime run. */
 // (mount is its own package in bookworm, outside the apt variant's essential set)
@@ -281,9 +283,12 @@ export interface InstallImgStageOptions {
  */
 export function installImgStage(o: InstallImgStageOptions): Stage<any> {
   const inputFiles: Record<string, string> = { 'init.sh': INIT_SCRIPT };
-  // synchronous listing: stage definitions are built before the graph runs
-  for (const f of readdirSync(RUNTIME_DIR).sort()) if (f.endsWith('.ts')) inputFiles[`runtime/${f}`] = join(RUNTIME_DIR, f);
+  // everything the runtime bundle is made of (answerfiles/, disk/, repo/, core/ ...), not just
+  // installer/runtime/: a change anywhere in it must change the image's key
+  for (const f of localImportClosure(RUNTIME_ENTRY)) inputFiles[`src/${relative(REPO_DIR, f)}`] = f;
   for (const f of ['cpio.ts', 'kmod.ts', 'install-img.ts']) inputFiles[f] = join(here, f);
+  // npm packages bundled into the runtime (fast-xml-parser) and esbuild itself
+  inputFiles['package-lock.json'] = join(REPO_DIR, 'package-lock.json');
   return defineStage({
     name: 'install-img',
     version: 1,
