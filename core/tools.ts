@@ -28,6 +28,7 @@ export const HOST_TOOLS = {
   tar: { command: 'tar', debianPackage: 'tar', purpose: 'dom0 root archive' },
   gzip: { command: 'gzip', debianPackage: 'gzip', purpose: 'install.img compression (gzip recipes)' },
   xz: { command: 'xz', debianPackage: 'xz-utils', purpose: 'install.img compression (xz recipes)' },
+  bzip2: { command: 'bzip2', debianPackage: 'bzip2', purpose: 'unpacking .tar.bz2 hypervisor sources' },
   sgdisk: { command: 'sgdisk', debianPackage: 'gdisk', purpose: 'GPT checks (tests)' },
   sfdisk: { command: 'sfdisk', debianPackage: 'fdisk', purpose: 'partition table checks (tests)' },
   'dpkg-source': { command: 'dpkg-source', debianPackage: 'dpkg-dev', purpose: 'unpacking Debian source packages (compiled hypervisor)' },

@@ -106,8 +106,8 @@ export interface BuildIdentity {
   domain: string;
   /** the distribution word in the banner, where Debian's tree prints `lsb_release -is` */
   distribution: string;
-  /** printed after the distribution (Debian's tree: DEB_VERSION) */
-  systemVersion: string;
+  /** printed after the distribution (Debian's tree: DEB_VERSION); absent for an upstream tree, whose banner has no such part */
+  systemVersion?: string;
 }
 
 export const BUILD_USER = 'xsforge';
@@ -122,21 +122,32 @@ export function identityErrors(id: Pick<BuildIdentity, 'domain' | 'distribution'
 
 /**
  * Make variables that pin everything Xen's build would otherwise take from the
- * clock, the host name, the user and the environment. Upstream's compile.h uses
- * XEN_WHOAMI@XEN_DOMAIN; Debian's patched one prints DEB_MAINTAINER and
- * DEB_VERSION instead, so both are set to the same identity.
+ * clock, the host name, the user and the environment. Upstream's compile.h
+ * (4.17: date, time, whoami, domain, hostname; the compiler comes from $(CC)
+ * --version, whose version the key holds) uses XEN_WHOAMI@XEN_DOMAIN. Debian's
+ * patched one prints DEB_MAINTAINER, DEB_VERSION and a distribution word
+ * instead: those are set only for a Debian tree (systemVersion given).
  */
 export function reproducibleMakeVars(epoch: number, id: BuildIdentity): Record<string, string> {
-  return {
+  const upstream = {
     XEN_BUILD_DATE: cDateUtc(epoch),
     XEN_BUILD_TIME: timeUtc(epoch),
     XEN_BUILD_HOST: BUILD_USER,
     XEN_WHOAMI: BUILD_USER,
     XEN_DOMAIN: id.domain,
+  };
+  if (id.systemVersion === undefined) return upstream;
+  return {
+    ...upstream,
     XEN_COMPILE_DISTRIBUTION: id.distribution,
     DEB_MAINTAINER: `${BUILD_USER} <${BUILD_USER}@${id.domain}>`,
     DEB_VERSION: id.systemVersion,
   };
+}
+
+/** Whether a tree's xen/build.mk is Debian's (its compile.h rule reads DEB_MAINTAINER/DEB_VERSION). */
+export function isDebianBuildMk(buildMk: string): boolean {
+  return buildMk.includes('DEB_MAINTAINER') || buildMk.includes('DEB_VERSION');
 }
 
 /**
@@ -156,8 +167,8 @@ export function prefixMapFlags(srcDir: string): string {
 /** The values a compiled Xen prints in its boot banner, from include/xen/compile.h. */
 export interface XenBanner {
   version: string; // "4.17.5"
-  distribution: string;
-  systemVersion: string;
+  distribution: string; // "" for an upstream tree
+  systemVersion: string; // "" for an upstream tree
   by: string; // "xsforge@xsforge"
   compiler: string;
   date: string;
@@ -184,12 +195,35 @@ export function parseCompileH(text: string): XenBanner {
 
 const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** The start of the banner line, e.g. "Xen version 4.17.5 (xsforge 4.17.5+72-...-1) (xsforge@xsforge) (gcc ...)". */
+/** Upstream's banner has no "(distribution version)" part; Debian's has. */
+const systemPart = (b: XenBanner) => (b.distribution === '' && b.systemVersion === '' ? undefined : `${b.distribution} ${b.systemVersion}`);
+
+/**
+ * The start of the banner line, e.g. "Xen version 4.17.5 (xsforge 4.17.5+72-...-1) (xsforge@xsforge) (gcc ...)"
+ * from a Debian tree, "Xen version 4.17.5 (xsforge@xsforge) (gcc ...)" from an upstream one.
+ */
 export function bannerText(b: XenBanner): string {
-  return `Xen version ${b.version} (${b.distribution} ${b.systemVersion}) (${b.by}) (${b.compiler})`;
+  const sys = systemPart(b);
+  return `Xen version ${b.version} ${sys === undefined ? '' : `(${sys}) `}(${b.by}) (${b.compiler})`;
 }
 
 /** Matches the console line "(XEN) Xen version ..." of exactly this build. */
 export function bannerRegex(b: XenBanner): RegExp {
-  return new RegExp(`Xen version ${reEscape(b.version)} \\(${reEscape(b.distribution)} ${reEscape(b.systemVersion)}\\) \\(${reEscape(b.by)}\\) \\(${reEscape(b.compiler)}\\)`);
+  const sys = systemPart(b);
+  return new RegExp(`Xen version ${reEscape(b.version)} ${sys === undefined ? '' : `\\(${reEscape(sys)}\\) `}\\(${reEscape(b.by)}\\) \\(${reEscape(b.compiler)}\\)`);
+}
+
+/**
+ * The release a Xen tree's xen/Makefile declares ("4.17.5"): XEN_VERSION,
+ * XEN_SUBVERSION and XEN_EXTRAVERSION without the $(XEN_VENDORVERSION) the
+ * recipe may append. Undefined when the text does not say.
+ */
+export function xenMakefileVersion(makefile: string): string | undefined {
+  const get = (name: string) => new RegExp(`^(?:export\\s+)?${name}\\s*\\??=[ \\t]*(.*)$`, 'm').exec(makefile)?.[1].trim();
+  const major = get('XEN_VERSION');
+  const minor = get('XEN_SUBVERSION');
+  if (!major || !minor || !/^\d+$/.test(major) || !/^\d+$/.test(minor)) return undefined;
+  const extra = (get('XEN_EXTRAVERSION') ?? '').replace(/\$\(XEN_VENDORVERSION\)/g, '');
+  if (/\$/.test(extra)) return undefined;
+  return `${major}.${minor}${extra}`;
 }

@@ -121,6 +121,9 @@ export function loadRecipe(path: string): LoadedRecipe {
       if (Array.isArray(repo.gpgkey)) repo.gpgkey = (repo.gpgkey as string[]).map((k) => resolve(dirname(repoFile.abs), k));
     }
   }
+  // a hypervisor tarball or tree is relative to the file that names it
+  const hvPathFile = files.find((f) => typeof getAt(f.data, ['hypervisor', 'path']) === 'string');
+  if (hvPathFile) (recipe.hypervisor as Record<string, unknown>).path = resolve(dirname(hvPathFile.abs), getAt(hvPathFile.data, ['hypervisor', 'path']) as string);
   // patches are relative to the file that lists them (arrays are replaced whole by `extends`)
   const patchFile = files.find((f) => Array.isArray(getAt(f.data, ['hypervisor', 'patches'])));
   if (patchFile) {

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   bannerRegex, bannerText, cDateUtc, configLine, describeDropped, droppedSettings, fragmentErrors, mergeFragment, parseCompileH, parseConfig,
-  pinDistribution, reproducibleMakeVars, timeUtc,
+  isDebianBuildMk, pinDistribution, reproducibleMakeVars, timeUtc, xenMakefileVersion,
 } from '../../hypervisor/kconfig.ts';
 import { compareDebianVersions, parseSourceRecords } from '../../debian/apt.ts';
 import { Ajv } from 'ajv';
@@ -160,7 +160,7 @@ test('banner identity words cannot break Xen\'s sed-built compile.h', () => {
   assert.is(identityErrors({ domain: 'a/b', distribution: 'x&y' }).length, 2);
 });
 
-test('the hypervisor schema takes both sources, checks fragment names and types, and the section check flags source-only fields', () => {
+test('the hypervisor schema takes the Debian sources, checks fragment names and types, and the section check flags source-only fields', () => {
   const validate = new Ajv({ allErrors: true, strict: true }).compile(HypervisorSchema);
   const source = { source: 'debian-source', package: 'xen', config: { CONFIG_XSM: 'n', CONFIG_NR_CPUS: 64, CONFIG_CMDLINE: 'loglvl=all' },
     patches: ['patches/xen/0001-banner.patch'], make: { XEN_VENDORVERSION: '-xsf' }, domain: 'example.com' };
@@ -173,7 +173,71 @@ test('the hypervisor schema takes both sources, checks fragment names and types,
   assert.not.ok(validate({ ...source, compiler: 'clang' }));
   assert.equal(hypervisorSectionErrors(source as any), []);
   assert.equal(hypervisorSectionErrors({ source: 'debian-package', package: 'xen-hypervisor-4.17-amd64', config: { CONFIG_XSM: 'n' } }),
-    [{ path: 'hypervisor.config', message: "'config' applies to source: debian-source only (this recipe has source: debian-package)" }]);
+    [{ path: 'hypervisor.config', message: "'config' applies to source: debian-source, tarball or directory only (this recipe has source: debian-package)" }]);
+});
+
+const SHA = 'a'.repeat(64);
+
+test('the schema takes tarball and directory sources; the section check names fields a source does not read and fields it needs', () => {
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(HypervisorSchema);
+  const tarball = { source: 'tarball', path: 'sources/xen-4.17.5.tar.gz', sha256: SHA, config: { CONFIG_XSM: 'n' }, patches: ['p/0001.patch'], make: { XEN_VENDORVERSION: '-x' } };
+  assert.ok(validate(tarball), JSON.stringify(validate.errors));
+  assert.ok(validate({ source: 'directory', path: '../xen' }));
+  assert.not.ok(validate({ ...tarball, sha256: 'A'.repeat(64) }), 'upper-case hex');
+  assert.not.ok(validate({ ...tarball, sha256: 'a'.repeat(63) }));
+  assert.not.ok(validate({ ...tarball, path: '/abs/xen.tar.gz' }));
+  assert.equal(hypervisorSectionErrors(tarball as any), []);
+  assert.equal(hypervisorSectionErrors({ source: 'directory', path: '../xen', domain: 'example.com' }), []);
+  assert.equal(hypervisorSectionErrors({ source: 'tarball', path: 'x.tar.gz', package: 'xen', version: '4.17.5-1' } as any), [
+    { path: 'hypervisor.package', message: "'package' applies to source: debian-package or debian-source only (this recipe has source: tarball)" },
+    { path: 'hypervisor.version', message: "'version' applies to source: debian-source only (this recipe has source: tarball)" },
+    { path: 'hypervisor.sha256', message: "source: tarball needs 'sha256' (the build refuses a tarball with another digest (sha256sum prints it))" },
+  ]);
+  assert.equal(hypervisorSectionErrors({ source: 'directory', sha256: SHA } as any), [
+    { path: 'hypervisor.sha256', message: "'sha256' applies to source: tarball only (this recipe has source: directory; the tree digest names a directory source)" },
+    { path: 'hypervisor.path', message: "source: directory needs 'path'" },
+  ]);
+  assert.equal(hypervisorSectionErrors({ source: 'debian-source', path: 'x' } as any), [
+    { path: 'hypervisor.path', message: "'path' applies to source: tarball or directory only (this recipe has source: debian-source)" },
+    { path: 'hypervisor.package', message: "source: debian-source needs 'package'" },
+  ]);
+});
+
+// upstream 4.17's compile.h.in as its Makefile fills it with reproducibleMakeVars (no Debian patch series)
+const UPSTREAM_COMPILE_H = `#define XEN_COMPILE_DATE\t"Wed Aug  1 00:00:00 UTC 2018"
+#define XEN_COMPILE_TIME\t"00:00:00"
+#define XEN_COMPILE_BY\t\t"xsforge"
+#define XEN_COMPILE_DOMAIN\t"example.com"
+#define XEN_COMPILE_HOST\t"xsforge"
+#define XEN_COMPILER\t\t"gcc (Debian 12.2.0-14+deb12u1) 12.2.0"
+
+#define XEN_VERSION\t\t4
+#define XEN_SUBVERSION\t\t17
+#define XEN_VERSION_STRING\t"4.17"
+#define XEN_EXTRAVERSION\t".5"
+`;
+
+test('an upstream compile.h gives a banner without the distribution part', () => {
+  const b = parseCompileH(UPSTREAM_COMPILE_H);
+  assert.equal(b, { version: '4.17.5', distribution: '', systemVersion: '', by: 'xsforge@example.com', compiler: 'gcc (Debian 12.2.0-14+deb12u1) 12.2.0', date: 'Wed Aug  1 00:00:00 UTC 2018' });
+  assert.is(bannerText(b), 'Xen version 4.17.5 (xsforge@example.com) (gcc (Debian 12.2.0-14+deb12u1) 12.2.0)');
+  assert.match('(XEN) Xen version 4.17.5 (xsforge@example.com) (gcc (Debian 12.2.0-14+deb12u1) 12.2.0) debug=n Wed Aug  1 00:00:00 UTC 2018', bannerRegex(b));
+  assert.not.match('(XEN) Xen version 4.17.5 (root@example.com) (gcc (Debian 12.2.0-14+deb12u1) 12.2.0) debug=n Wed Aug  1 00:00:00 UTC 2018', bannerRegex(b));
+});
+
+test('an upstream tree gets only the upstream banner variables; Debian\'s build.mk is told apart by its DEB_ variables', () => {
+  const v = reproducibleMakeVars(1700000000, { domain: 'example.org', distribution: 'XCP' });
+  assert.equal(v, { XEN_BUILD_DATE: 'Tue Nov 14 22:13:20 UTC 2023', XEN_BUILD_TIME: '22:13:20', XEN_BUILD_HOST: 'xsforge', XEN_WHOAMI: 'xsforge', XEN_DOMAIN: 'example.org' });
+  assert.ok(isDebianBuildMk(`\t    -e 's/@@system_version@@/$(shell echo "\${DEB_VERSION}")/g' \\\n`));
+  assert.not.ok(isDebianBuildMk(`\t    -e 's/@@whoami@@/$(XEN_WHOAMI)/g' \\\n`));
+});
+
+test('xenMakefileVersion reads the release of a xen/Makefile without the vendor suffix', () => {
+  const mk = 'export XEN_VERSION       = 4\nexport XEN_SUBVERSION    = 17\nexport XEN_EXTRAVERSION ?= .5$(XEN_VENDORVERSION)\nexport XEN_FULLVERSION   = $(XEN_VERSION)\n';
+  assert.is(xenMakefileVersion(mk), '4.17.5');
+  assert.is(xenMakefileVersion(mk.replace('.5$(XEN_VENDORVERSION)', '-rc$(XEN_VENDORVERSION)')), '4.17-rc');
+  assert.is(xenMakefileVersion(mk.replace('= 17', '= $(X)')), undefined);
+  assert.is(xenMakefileVersion('all:\n'), undefined);
 });
 
 test.run();
