@@ -9,7 +9,7 @@ import { AptRoot } from '../debian/apt.ts';
 import { debianKernelStage } from '../debian/kernel.ts';
 import { dom0RootfsStage } from '../dom0-rootfs/rootfs.ts';
 import { rpmDom0RootfsStage } from '../dom0-rootfs/rpm-provider.ts';
-import { hypervisorStage } from '../hypervisor/schema.ts';
+import { hypervisorOrigin, hypervisorStage } from '../hypervisor/schema.ts';
 import { installImgStage } from '../installer/install-img.ts';
 import { BOOTLOADER_PACKAGES, bootFilesStage, efiImageStage, isoStage, menusStage } from '../media/stages.ts';
 import { formatTreeinfo } from '../media/treeinfo.ts';
@@ -79,11 +79,9 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
   const bootPkgs = await apt.resolve(BOOTLOADER_PACKAGES);
 
   const hypervisor = await hypervisorStage(r.hypervisor, { apt, baseDir: r.$dir, refreshIndex: opts.refreshIndex });
-  // the Debian version the hypervisor comes from (binary or source package)
-  const xenFrom = r.hypervisor.source === 'debian-package'
-    ? (await apt.resolve([r.hypervisor.package]))[0]!
-    : await apt.resolveSource(r.hypervisor.package, r.hypervisor.version);
-  const compiledXen = r.hypervisor.source === 'debian-source';
+  // where the hypervisor comes from (package, source package, tarball or tree) and its version
+  const xenFrom = await hypervisorOrigin(r.hypervisor, { apt, baseDir: r.$dir });
+  const compiledXen = xenFrom.compiled;
   const kernel = debianKernelStage(apt, kernelPkg);
   const bootFiles = bootFilesStage(apt, bootPkgs);
   const id = { brand: r.product.brand, version: r.product.version, build: r.product.build_number };
@@ -176,7 +174,7 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
   return {
     targets: [iso],
     resolved: {
-      [`${xenFrom.name}${compiledXen ? ' (source)' : ''}`]: xenFrom.version, [kernelPkg.name]: kernelPkg.version,
+      [xenFrom.name]: xenFrom.version, [kernelPkg.name]: kernelPkg.version,
       ...Object.fromEntries(bootPkgs.map((p) => [p.name, p.version])),
     },
     artifacts: (results) => [

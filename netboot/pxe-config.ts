@@ -31,6 +31,8 @@ export interface NetbootHost {
   xenArgs: string[];
   /** per-host dom0 arguments: install, answerfile=..., answerfile_device=..., network_config=..., ... */
   dom0Args: string[];
+  /** the menu entry whose arguments the host's line starts from (e.g. no-serial for a VGA-only host); default: the menu's default */
+  baseLabel?: string;
 }
 
 export const NETBOOT_TEMPLATE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'templates');
@@ -61,7 +63,12 @@ export function pxelinuxHostFileName(mac: string): string {
 }
 
 /** The menu entry an unattended host boots: the menu's default entry, not the interactive-only ones. */
-function baseEntry(menu: BootMenu): BootEntry {
+function baseEntry(menu: BootMenu, label?: string): BootEntry {
+  if (label !== undefined) {
+    const wanted = menu.entries.find((x) => x.label === label);
+    if (!wanted) throw new XsforgeError(`the boot menu has no entry '${label}'`, `entries: ${menu.entries.map((x) => x.label).join(', ')}`);
+    return wanted;
+  }
   const e = menu.entries.find((x) => x.label === menu.defaultLabel) ?? menu.entries[0];
   if (!e) throw new XsforgeError('the boot menu has no entries');
   return e;
@@ -98,7 +105,7 @@ export function hostEntry(menu: BootMenu, host: NetbootHost): BootEntry {
     throw new XsforgeError(`host ${host.hostname} (${mac}): answer file URL '${host.answerfileUrl}' is not http://, https://, ftp://, nfs:// or file://`);
   }
   const rest = host.dom0Args.filter((a) => a !== 'install' && !a.startsWith('answerfile='));
-  const base = baseEntry(menu);
+  const base = baseEntry(menu, host.baseLabel);
   return {
     label: AUTO_LABEL,
     title: `${base.title} on ${host.hostname} (unattended)`,

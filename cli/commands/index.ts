@@ -7,10 +7,11 @@ import { register as doctor } from './doctor.ts';
 import { register as inspect } from './inspect.ts';
 import { register as inventory } from './inventory.ts';
 import { register as layout } from './layout.ts';
+import { register as pxe } from './pxe.ts';
 import { register as recipe } from './recipe.ts';
 import { register as serve } from './serve.ts';
 import { register as vm } from './vm.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [answerfile, answerfilePlan, build, doctor, inspect, inventory, layout, recipe, serve, vm];
+export const commands: Register[] = [answerfile, answerfilePlan, build, doctor, inspect, inventory, layout, pxe, recipe, serve, vm];
