@@ -22,6 +22,12 @@ export interface NetbootOptions {
   bootfile: string;
   /** NIC model; e1000 carries an iPXE option ROM for both BIOS and UEFI */
   nic?: 'e1000' | 'virtio-net-pci';
+  /**
+   * let the guest reach the host's loopback as 10.0.2.2 (an HTTP server of the
+   * test holding answer files and the repository); default false: QEMU's own
+   * DHCP/TFTP only (restrict=on)
+   */
+  hostAccess?: boolean;
 }
 
 export interface VmOptions {
@@ -131,8 +137,9 @@ export function buildQemuArgv(opts: VmOptions, env: ResolvedVmEnv): string[] {
   if (opts.netboot) {
     const nb = opts.netboot;
     argv.push(
-      // restrict=on: the guest reaches only QEMU's own DHCP/TFTP, never the host's network.
-      '-netdev', `user,id=net0,restrict=on,tftp=${qemuOptValue(nb.tftpRoot)},bootfile=${qemuOptValue(nb.bootfile)}`,
+      // restrict=on: the guest reaches only QEMU's own DHCP/TFTP, never the host's network
+      // (slirp still maps 10.0.2.2 to the host's loopback when access is asked for).
+      '-netdev', `user,id=net0,${nb.hostAccess ? '' : 'restrict=on,'}tftp=${qemuOptValue(nb.tftpRoot)},bootfile=${qemuOptValue(nb.bootfile)}`,
       '-device', `${nb.nic ?? 'e1000'},netdev=net0,bootindex=${nextBootIndex++}`,
     );
   }
