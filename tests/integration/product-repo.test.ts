@@ -11,6 +11,7 @@ import { DEFAULT_RECIPE } from '../../cli/shared.ts';
 import { run } from '../../core/exec.ts';
 import { openIsoFile } from '../../media/iso9660.ts';
 import { verifyRepository } from '../../repo/verify.ts';
+import { dnfResolve } from '../lib/dnf.ts';
 import { buildRecipe, xsforge } from '../lib/build.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'xsf-prodrepo-'));
@@ -34,23 +35,15 @@ async function repoFromIso(iso: string, dest: string): Promise<void> {
   }
 }
 
-async function dnfResolve(repo: string, groups: string[]): Promise<string[]> {
-  const root = mkdtempSync(join(work, 'dnfroot-'));
-  const dl = join(root, 'dl');
-  await run(['dnf', '-q', '-y', '--setopt=reposdir=/dev/null', `--repofrompath=media,${repo}`, `--installroot=${root}`,
-    '--releasever=1', '--nogpgcheck', '--setopt=install_weak_deps=False', `--setopt=cachedir=${join(root, 'cache')}`,
-    'install', '--downloadonly', `--downloaddir=${dl}`, ...groups.map((g) => `@${g}`)]);
-  return readdirSync(dl).map((f) => f.replace(/-[^-]+-[^-]+\.(noarch|x86_64)\.rpm$/, '')).sort();
-}
 
 test('unsigned build: dnf with only the ISO as repository resolves @xenserver_dom0, and every package verifies', async () => {
   const { iso } = await buildRecipe(DEFAULT_RECIPE, { output: join(work, 'out') });
   const repo = join(work, 'media');
   await repoFromIso(iso, repo);
   const product = ['dom0-base-debian', 'kernel', 'xenserver-hypervisor', 'xenserver-release', 'xsforge-firstboot'];
-  assert.equal(await dnfResolve(repo, ['xenserver_base', 'xenserver_dom0']), product);
+  assert.equal(await dnfResolve(work, repo, ['xenserver_base', 'xenserver_dom0']), product);
   // dnf does not follow <groupreq>: @xenserver_dom0 alone brings what its packages require
-  assert.equal(await dnfResolve(repo, ['xenserver_dom0']), ['dom0-base-debian', 'xenserver-release', 'xsforge-firstboot']);
+  assert.equal(await dnfResolve(work, repo, ['xenserver_dom0']), ['dom0-base-debian', 'xenserver-release', 'xsforge-firstboot']);
   const v = await verifyRepository(repo);
   assert.equal([v.packages, v.damaged, v.metadataOk, v.signature.status], [product.length, [], true, 'missing']);
   const release = readdirSync(join(repo, 'Packages')).find((f) => f.startsWith('xenserver-release-'))!;
