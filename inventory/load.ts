@@ -14,6 +14,7 @@ import { closest, deepMerge, fieldPath, formatIssue } from '../recipes/load.ts';
 import { cryptSaltFromBytes, sha512Crypt } from '../installer/runtime/sha512crypt.ts';
 import { normalizeDisk, type ScriptStage } from '../answerfiles/model.ts';
 import { parseCsv } from './csv.ts';
+import { valueErrorMessage } from '../core/schema-messages.ts';
 import {
   CSV_BOOLEAN_COLUMNS, CSV_COLUMNS, CSV_INTEGER_COLUMNS, CSV_LIST_COLUMNS, INVENTORY_PATTERNS, INVENTORY_SCHEMA,
   MERGED_HOST_SCHEMA, PER_HOST_KEYS, SCRIPT_STAGES, type MergedHostFields,
@@ -668,41 +669,18 @@ function schemaIssues(errors: ErrorObject[], src: Source, typos: Set<string>): I
         message = `missing required field '${String(e.params.missingProperty)}' in ${where}`;
         target = [...segs, String(e.params.missingProperty)];
         break;
-      case 'type':
-        message = `expected ${article(String(e.params.type))}, got ${shown(segs, describeValue(e.data))}`;
-        if (e.params.type === 'string' && (typeof e.data === 'number' || typeof e.data === 'boolean') && !segs.includes('root_password')) {
+      default: {
+        // values under root_password are never echoed (shown() hides them)
+        const v = valueErrorMessage(e, {
+          patternWords: (re) => Object.values(INVENTORY_PATTERNS).find((p) => p.regex === re)?.words,
+          show: (t) => shown(segs, t),
+        })!;
+        message = v.message;
+        if (v.item !== undefined) target = [...segs, v.item];
+        if (e.keyword === 'type' && e.params.type === 'string' && (typeof e.data === 'number' || typeof e.data === 'boolean') && !segs.includes('root_password')) {
           message += `; put it in quotes: "${src.raw(segs) ?? String(e.data)}"`;
         }
-        break;
-      case 'enum':
-        message = `must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')} (got ${shown(segs, showValue(e.data))})`;
-        break;
-      case 'pattern': {
-        const words = Object.values(INVENTORY_PATTERNS).find((p) => p.regex === e.params.pattern)?.words ?? `text matching ${e.params.pattern}`;
-        message = `must be ${words} (got ${shown(segs, showValue(e.data))})`;
-        break;
       }
-      case 'minimum':
-        message = `must be at least ${e.params.limit} (got ${showValue(e.data)})`;
-        break;
-      case 'maximum':
-        message = `must be at most ${e.params.limit} (got ${showValue(e.data)})`;
-        break;
-      case 'minItems':
-        message = `must list at least ${e.params.limit} item${e.params.limit === 1 ? '' : 's'}`;
-        break;
-      case 'minLength':
-        message = 'must not be empty';
-        break;
-      case 'uniqueItems': {
-        const { i, j } = e.params as { i: number; j: number }; // ajv: i > j
-        const [a, b] = i < j ? [i, j] : [j, i];
-        message = `${showValue((e.data as unknown[])[b])} is listed twice (items ${a} and ${b})`;
-        target = [...segs, b];
-        break;
-      }
-      default:
-        message = e.message ?? `fails the ${e.keyword} check`;
     }
     const pos = src.find(target, atKey) ?? src.nearest(target);
     out.push({ file: src.file, ...pos, path: fieldPath(target), message });
@@ -794,19 +772,5 @@ function sortIssues(issues: InventoryIssue[]): InventoryIssue[] {
     .sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
-function article(type: string): string {
-  return { object: 'a mapping (key: value lines)', array: 'a list', integer: 'an integer', string: 'a string', boolean: 'true or false', number: 'a number' }[type] ?? type;
-}
 
-function describeValue(v: unknown): string {
-  if (v === null || v === undefined) return 'an empty value';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
-  if (typeof v === 'number') return `${Number.isInteger(v) ? 'the integer' : 'the number'} ${v}`;
-  return `${typeof v} ${String(v)}`;
-}
 
-function showValue(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? 'a list' : isPlainObject(v) ? 'a mapping' : String(v);
-}

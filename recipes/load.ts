@@ -10,6 +10,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, ty
 import { XsforgeError } from '../core/errors.ts';
 import { DEFAULT_MENU_LABELS, PATTERNS, RECIPE_SCHEMA, type Recipe } from './schema.ts';
 import { RPM_RECIPE_PATTERNS } from '../packages/schema.ts';
+import { valueErrorMessage } from '../core/schema-messages.ts';
 import { HYPERVISOR_PATTERNS, hypervisorSectionErrors, type HypervisorSection } from '../hypervisor/schema.ts';
 
 export { RECIPE_SCHEMA, type Recipe } from './schema.ts';
@@ -173,6 +174,9 @@ function parseFile(abs: string, issues: RecipeIssue[]): ParsedFile {
 
 // `typos` links the two halves of a misspelt key: an unknown key whose suggested
 // spelling is a missing required field reports both, so the "missing" half is dropped.
+/** Every pattern a recipe can fail, with its words. */
+const RECIPE_PATTERN_LIST = [...Object.values(PATTERNS), ...Object.values(RPM_RECIPE_PATTERNS), ...Object.values(HYPERVISOR_PATTERNS)];
+
 function ajvIssues(errors: ErrorObject[], files: ParsedFile[], data: unknown, typos: Set<string>): RecipeIssue[] {
   // A value of the wrong type also fails its enum/pattern; the type error says it all.
   const typeFailed = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
@@ -204,42 +208,16 @@ function ajvIssues(errors: ErrorObject[], files: ParsedFile[], data: unknown, ty
         out.push({ file: issueFile.display, ...position(issueFile, at.key ?? at.node), path: fieldPath([...segs, key]), message });
         continue;
       }
-      case 'type':
-        message = `expected ${article(String(e.params.type))}, got ${describeValue(e.data)}`;
-        if (e.params.type === 'string' && (typeof e.data === 'number' || typeof e.data === 'boolean')) {
+      default: {
+        const v = valueErrorMessage(e, { patternWords: (re) => RECIPE_PATTERN_LIST.find((p) => p.regex === re)?.words })!;
+        message = v.message;
+        if (v.item !== undefined) target = [...segs, v.item];
+        if (e.keyword === 'type' && e.params.type === 'string' && (typeof e.data === 'number' || typeof e.data === 'boolean')) {
           const at = locate(files[0], segs);
           const src = at.node?.range ? files[0].text.slice(at.node.range[0], at.node.range[1]).trim() : String(e.data);
           message += `; put it in quotes: "${src}"`;
         }
-        break;
-      case 'enum':
-        message = `must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')} (got ${showValue(e.data)})`;
-        break;
-      case 'pattern': {
-        const words = [...Object.values(PATTERNS), ...Object.values(RPM_RECIPE_PATTERNS), ...Object.values(HYPERVISOR_PATTERNS)].find((p) => p.regex === e.params.pattern)?.words ?? `text matching ${e.params.pattern}`;
-        message = `must be ${words} (got ${showValue(e.data)})`;
-        break;
       }
-      case 'minimum':
-        message = `must be at least ${e.params.limit} (got ${showValue(e.data)})`;
-        break;
-      case 'maximum':
-        message = `must be at most ${e.params.limit} (got ${showValue(e.data)})`;
-        break;
-      case 'minItems':
-        message = `must list at least ${e.params.limit} item${e.params.limit === 1 ? '' : 's'}`;
-        break;
-      case 'minLength':
-        message = 'must not be empty';
-        break;
-      case 'uniqueItems': {
-        const { i, j } = e.params as { i: number; j: number }; // i < j
-        message = `${showValue((e.data as unknown[])[j])} is listed twice (items ${i} and ${j})`;
-        target = [...segs, j];
-        break;
-      }
-      default:
-        message = e.message ?? `fails the ${e.keyword} check`;
     }
     const at = locate(files[0], target);
     out.push({ file: files[0].display, ...position(files[0], pointAtKey ? at.key ?? at.node : at.node ?? at.key), path: fieldPath(target), message });
@@ -427,22 +405,8 @@ function displayPath(abs: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
 }
 
-function article(type: string): string {
-  return { object: 'a mapping (key: value lines)', array: 'a list', integer: 'an integer', string: 'a string', boolean: 'true or false', number: 'a number' }[type] ?? type;
-}
 
-function describeValue(v: unknown): string {
-  if (v === null || v === undefined) return 'an empty value';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
-  if (typeof v === 'number') return `${Number.isInteger(v) ? 'the integer' : 'the number'} ${v}`;
-  return `${typeof v} ${String(v)}`;
-}
 
-function showValue(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? 'a list' : isPlainObject(v) ? 'a mapping' : String(v);
-}
 
 /** The allowed word nearest to `word` (edit distance with transpositions), if it is near enough to be a typo. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
