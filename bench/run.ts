@@ -3,6 +3,8 @@
 //   noop-rebuild   whole `xsforge build` process with everything cached, vs a bare `node` start
 //   iso-mastering  our ISO stage (tree assembly, xorriso through core/exec, output hashing) vs a bare
 //                  xorriso call with the same arguments on the same tree
+//   pxe-10k-hosts  inventory of 10,000 hosts -> parse, answer files, pxelinux/GRUB configs and the
+//                  whole tree (writeNetbootTree) vs a plain loop writing the same number of small files
 //   repo-metadata  our repository step (assembleRepository: lay out Packages/, createrepo_c, read-back
 //                  check) for 1,000 small packages vs a bare createrepo_c with the same arguments
 import { spawnSync } from 'node:child_process';
@@ -15,6 +17,12 @@ import { xorrisoArgs } from '../media/stages.ts';
 import { run } from '../core/exec.ts';
 import { assembleRepository, createrepoArgv } from '../repo/stage.ts';
 import { makeTestRpms } from '../tests/lib/rpm-fixtures.ts';
+import { netbootHost } from '../cli/commands/pxe.ts';
+import { hostAnswerFile } from '../inventory/answers.ts';
+import { parseInventory } from '../inventory/load.ts';
+import { buildMenu } from '../media/menu.ts';
+import { PXELINUX_FILES, writeNetbootTree } from '../netboot/tree.ts';
+import { loadRecipe } from '../recipes/load.ts';
 
 interface Result { name: string; value: number; unit: string; baseline: number; baselineName: string; ratio: number; target?: string; met?: boolean; samples: number[] }
 const results: Result[] = [];
@@ -101,6 +109,54 @@ time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
   }
   const v = median(ours);
   report({ name: 'repo-metadata', value: v, unit: 's', baseline: median(bare), baselineName: 'bare createrepo_c', target: '<= 1.20x', met: v / median(bare) <= 1.20, samples: ours });
+}
+
+// network-boot trees for 10,000 hosts: from the hosts file text to the written tree
+{
+  const N = 10_000;
+  const hex = (i: number) => [(i >> 8) & 0xff, i & 0xff].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const yaml = [
+    'defaults:',
+    '  primary_disk: sda',
+    '  management: { mode: dhcp }',
+    '  root_password: { hash: "$6$xsforgebench$Qf0fWnNf5a0d8kOZp7ZfK1m8y3mQk3mXGvK1xvA4GdPp0Kq4wqRkQqgk0eKmFQdW2l0w2bWZp4wQb6uT1eYxk." }',
+    'hosts:',
+    ...Array.from({ length: N }, (_, i) => `  - { mac: "52:54:00:10:${hex(i)}", hostname: host-${i}.example.com }`),
+    '',
+  ].join('\n');
+  // tiny stand-ins for the boot files: the per-host cost is what is measured
+  const src = mkdtempSync(join(output, 'pxe-src-'));
+  for (const f of ['xen.gz', 'vmlinuz', 'install.img', 'grubx64.efi', ...PXELINUX_FILES]) writeFileSync(join(src, f), f);
+  const recipe = loadRecipe(DEFAULT_RECIPE);
+  const menu = buildMenu(recipe);
+  const id = { brand: recipe.product.brand, version: recipe.product.version, build: recipe.product.build_number };
+  const base = 'http://192.0.2.10:8080';
+  const ours: number[] = [];
+  const plain: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const t = process.hrtime.bigint();
+    const parsed = parseInventory(yaml, 'bench-hosts.yaml');
+    if (!parsed.inventory) throw new Error(`bench inventory invalid: ${parsed.errors[0]?.message}`);
+    const hosts = parsed.inventory.hosts.map((h) => netbootHost(h, base));
+    const answers = Object.fromEntries(parsed.inventory.hosts.map((h) => [h.mac, hostAnswerFile(h, { repoUrl: base })]));
+    await writeNetbootTree({
+      menu, id, hosts, out: join(output, `pxe-tree-${round}`), baseUrl: base,
+      sources: { xenGz: join(src, 'xen.gz'), vmlinuz: join(src, 'vmlinuz'), installImg: join(src, 'install.img'), syslinuxDir: src, grubNetImage: join(src, 'grubx64.efi') },
+      httpTree: { repoDir: src, answers },
+    });
+    ours.push(Number(process.hrtime.bigint() - t) / 1e9);
+    // the baseline: the same number of small files (a pxelinux file and an answer file per host)
+    const dir = mkdtempSync(join(output, 'plain-'));
+    const t2 = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) {
+      writeFileSync(join(dir, `01-${i}`), `DEFAULT x\nLABEL x\n  KERNEL mboot.c32\n  APPEND host ${i}\n`);
+      writeFileSync(join(dir, `${i}.xml`), `<installation mode="fresh"><hostname>host-${i}</hostname></installation>\n`);
+    }
+    plain.push(Number(process.hrtime.bigint() - t2) / 1e9);
+  }
+  const v = median(ours);
+  report({ name: 'pxe-10k-hosts', value: v, unit: 's', baseline: median(plain), baselineName: `plain loop, ${2 * N} small files`, target: '< 5 s', met: v < 5, samples: ours });
+  console.log(`                 per host: ${(v / N * 1e6).toFixed(0)} us`);
 }
 
 mkdirSync(join(REPO_ROOT, 'output', 'bench'), { recursive: true });
