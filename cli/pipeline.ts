@@ -11,7 +11,8 @@ import { dom0RootfsStage } from '../dom0-rootfs/rootfs.ts';
 import { rpmDom0RootfsStage } from '../dom0-rootfs/rpm-provider.ts';
 import { hypervisorOrigin, hypervisorStage } from '../hypervisor/schema.ts';
 import { installImgStage } from '../installer/install-img.ts';
-import { BOOTLOADER_PACKAGES, bootFilesStage, efiImageStage, isoStage, menusStage } from '../media/stages.ts';
+import { BOOTLOADER_PACKAGES, FACTORY_ANSWERFILE, bootFilesStage, efiImageStage, isoStage, menusStage } from '../media/stages.ts';
+import { defaultEntries } from '../media/menu.ts';
 import { formatTreeinfo } from '../media/treeinfo.ts';
 import type { LoadedRecipe } from '../recipes/load.ts';
 import { xenReleaseFromPackageVersion } from '../dom0-rootfs/identity.ts';
@@ -65,11 +66,35 @@ export function debianBasePackage(r: LoadedRecipe): RpmPackageDef {
   };
 }
 
+/**
+ * Factory media (OEM installs from a USB stick): the recipe with a default
+ * `autoinstall` entry that installs unattended from the answer file on the
+ * medium itself, a short timeout, and the interactive entries still there.
+ */
+export function factoryRecipe(r: LoadedRecipe): LoadedRecipe {
+  const entries = r.boot.entries ?? defaultEntries(r.product.brand);
+  return {
+    ...r,
+    name: `${r.name}-factory`,
+    boot: {
+      ...r.boot,
+      timeout: Math.min(r.boot.timeout, 30),
+      default: 'autoinstall',
+      entries: [
+        { label: 'autoinstall', title: `Install ${r.product.brand} unattended (factory answer file)`, xen_args: [], dom0_args: ['install', `answerfile=file:///${FACTORY_ANSWERFILE}`] },
+        ...entries.filter((e) => e.label !== 'autoinstall'),
+      ],
+    },
+  };
+}
+
 export interface PlanOptions {
   cacheRoot: string;
   refreshIndex?: boolean;
   /** gpg key that signs RPMs and repodata (overrides recipe repository.sign_key) */
   signKey?: string;
+  /** factory media: the answer file carried on the ISO (use with factoryRecipe) */
+  answerFile?: string;
 }
 
 export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<BuildGraph> {
@@ -164,7 +189,7 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
 
   const isoName = isoFileName(r);
   const iso = isoStage({ hypervisor, kernel, bootFiles, menus, efi, installImg, dom0, repo },
-    { volumeId: r.product.volume_id, treeinfo, eulaFile: r.product.eula, isoName });
+    { volumeId: r.product.volume_id, treeinfo, eulaFile: r.product.eula, isoName, ...(opts.answerFile ? { answerFile: opts.answerFile } : {}) });
 
   const fileOf = (results: Map<string, StageResult>, stage: string, path: string, kind: string, dest: string): ArtifactSource => {
     const res = results.get(stage)!;

@@ -116,11 +116,16 @@ async function efibootImage(ctx: StageContext<any>, efi: string, grubCfg: string
   }
 }
 
+/** Where factory media carry their answer file (answerfile=file:///answerfile.xml). */
+export const FACTORY_ANSWERFILE = 'answerfile.xml';
+
 export interface IsoIdentity {
   volumeId: string;
   treeinfo: string;
   eulaFile?: string;
   isoName: string;
+  /** factory media: an answer file put at the root as answerfile.xml (the boot menu names it) */
+  answerFile?: string;
 }
 
 /** dom0 (optional): the dom0-rootfs stage, whose root image the installer lays down (dom0/root.tar.zst). */
@@ -130,7 +135,7 @@ export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; boo
     version: 3,
     options: { volumeId: id.volumeId, treeinfo: id.treeinfo, isoName: id.isoName },
     deps: deps as Record<string, Stage<any>>,
-    inputFiles: id.eulaFile ? { eula: id.eulaFile } : {},
+    inputFiles: { ...(id.eulaFile ? { eula: id.eulaFile } : {}), ...(id.answerFile ? { answerfile: id.answerFile } : {}) },
     tools: ['xorriso'],
     artifacts: { iso: { path: id.isoName, kind: 'install-iso' } },
     async run(ctx) {
@@ -166,6 +171,7 @@ export function isoStage(deps: { hypervisor: Stage<any>; kernel: Stage<any>; boo
       }
       await writeFile(join(tree, '.treeinfo'), id.treeinfo);
       if (id.eulaFile) await copyFile(ctx.inputFile('eula'), join(tree, 'EULA'));
+      if (id.answerFile) await copyFile(ctx.inputFile('answerfile'), join(tree, FACTORY_ANSWERFILE));
       const iso = join(ctx.out, id.isoName);
       ctx.progress('xorriso');
       // SOURCE_DATE_EPOCH (set by the engine for every tool) fixes xorriso's

@@ -8,7 +8,10 @@ import { outputIsCurrent, publish } from '../../core/output.ts';
 import { requireTool, type ToolName } from '../../core/tools.ts';
 import { collectStages } from '../../core/engine.ts';
 import { loadRecipe } from '../../recipes/load.ts';
-import { planIsoBuild } from '../pipeline.ts';
+import { factoryRecipe, planIsoBuild } from '../pipeline.ts';
+import { readFileSync } from 'node:fs';
+import { XsforgeError } from '../../core/errors.ts';
+import { validateAnswerFile } from '../../answerfiles/parse.ts';
 import { DEFAULT_RECIPE, epochFor } from '../shared.ts';
 
 export function register(program: Command): void {
@@ -23,14 +26,32 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print only failures and the result')
     .option('--force <stages...>', 'run these stages even if their output is cached (e.g. --force iso)')
     .option('--refresh-index', 'fetch the Debian package index again before resolving packages')
+    .option('--answerfile <file>', 'factory media: carry this answer file on the ISO and make its default entry install unattended from it (output/<name>-factory/)')
     .option('--sign-key <key>', 'gpg key (id, fingerprint or user id in $GNUPGHOME or ~/.gnupg) that signs the RPMs and repository metadata; overrides the recipe\'s repository.sign_key')
     .action(async (recipePath, o) => {
       const started = Date.now();
-      const recipe = loadRecipe(recipePath);
+      let recipe = loadRecipe(recipePath);
+      let answerFile: string | undefined;
+      if (o.answerfile) {
+        // checked before anything is built: factory media with a bad answer file would fail on the line
+        answerFile = resolve(o.answerfile);
+        let text: string;
+        try {
+          text = readFileSync(answerFile, 'utf8');
+        } catch (e) {
+          throw new XsforgeError(`cannot read the answer file ${o.answerfile}: ${(e as Error).message}`);
+        }
+        const v = validateAnswerFile(text);
+        if (!v.valid) {
+          throw new XsforgeError(`${o.answerfile} is not a valid answer file:\n${v.errors.map((e) => `  ${o.answerfile}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`).join('\n')}`,
+            'check it with `xsforge answerfile validate`');
+        }
+        recipe = factoryRecipe(recipe);
+      }
       const epoch = epochFor(recipe);
       const cacheRoot = o.cache ?? defaultCacheRoot();
       const cache = new StageCache(cacheRoot);
-      const graph = await planIsoBuild(recipe, { cacheRoot, refreshIndex: o.refreshIndex, signKey: o.signKey });
+      const graph = await planIsoBuild(recipe, { cacheRoot, refreshIndex: o.refreshIndex, signKey: o.signKey, answerFile });
       // every host tool the graph runs must exist before any work starts
       const tools = new Set<ToolName>(['apt-get']);
       for (const s of collectStages(graph.targets)) for (const t of s.tools ?? []) tools.add(t);
