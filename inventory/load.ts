@@ -8,13 +8,14 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, type Node } from 'yaml';
 import { XsforgeError } from '../core/errors.ts';
 import { closest, deepMerge, fieldPath, formatIssue } from '../recipes/load.ts';
 import { cryptSaltFromBytes, sha512Crypt } from '../installer/runtime/sha512crypt.ts';
 import { normalizeDisk, type ScriptStage } from '../answerfiles/model.ts';
 import { parseCsv } from './csv.ts';
 import { valueErrorMessage } from '../core/schema-messages.ts';
+import { locateInYaml, type Segment } from '../core/yaml-locate.ts';
 import {
   CSV_BOOLEAN_COLUMNS, CSV_COLUMNS, CSV_INTEGER_COLUMNS, CSV_LIST_COLUMNS, INVENTORY_PATTERNS, INVENTORY_SCHEMA,
   MERGED_HOST_SCHEMA, PER_HOST_KEYS, SCRIPT_STAGES, type MergedHostFields,
@@ -224,7 +225,6 @@ function displayPath(abs: string): string {
 
 // ---- where things are in the source ----
 
-type Segment = string | number;
 interface Pos { line: number; column: number }
 
 /** The parsed file and a way to find the line and column of a field path in it. */
@@ -255,7 +255,7 @@ function yamlSource(text: string, file: string, issues: InventoryIssue[]): Sourc
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const locate = (segs: Segment[]) => locateYaml(doc, segs);
+  const locate = (segs: Segment[]) => locateInYaml(doc, segs);
   return {
     file,
     data: doc.toJS(),
@@ -273,32 +273,6 @@ function yamlSource(text: string, file: string, issues: InventoryIssue[]): Sourc
       return at.complete && at.node?.range ? text.slice(at.node.range[0], at.node.range[1]).trim() : undefined;
     },
   };
-}
-
-/**
- * Walks the YAML tree along a field path. `node` is the value reached (or the
- * deepest one found), `key` the key node of the last map step taken, and
- * `complete` whether the whole path exists.
- */
-function locateYaml(doc: Document, segs: Segment[]): { node?: Node; key?: Node; complete: boolean } {
-  let node = doc.contents as Node | null | undefined;
-  let key: Node | undefined;
-  for (const [i, seg] of segs.entries()) {
-    while (node && isAlias(node)) node = node.resolve(doc) as Node | undefined;
-    if (node && isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
-      if (!pair) return { node, key, complete: false };
-      key = pair.key as Node;
-      node = (pair.value as Node | null) ?? undefined;
-      if (!node) return { node: undefined, key, complete: i === segs.length - 1 };
-    } else if (node && isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
-      node = node.items[seg] as Node;
-      key = undefined;
-    } else {
-      return { node: node ?? undefined, key, complete: false };
-    }
-  }
-  return { node: node ?? undefined, key, complete: true };
 }
 
 /** A CSV file as `{ hosts: [...] }`, one host per row, with each cell's place. */

@@ -6,11 +6,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { XsforgeError } from '../core/errors.ts';
 import { DEFAULT_MENU_LABELS, PATTERNS, RECIPE_SCHEMA, type Recipe } from './schema.ts';
 import { RPM_RECIPE_PATTERNS } from '../packages/schema.ts';
 import { valueErrorMessage } from '../core/schema-messages.ts';
+import { locateInYaml, type Segment } from '../core/yaml-locate.ts';
 import { HYPERVISOR_PATTERNS, hypervisorSectionErrors, type HypervisorSection } from '../hypervisor/schema.ts';
 
 export { RECIPE_SCHEMA, type Recipe } from './schema.ts';
@@ -55,7 +56,6 @@ interface ParsedFile {
   syntaxOk: boolean;
 }
 
-type Segment = string | number;
 
 // Compiled once per process: the full schema for the merged result, and the same
 // schema without `required` for each file of an `extends` chain on its own.
@@ -303,34 +303,9 @@ function issueAt(files: ParsedFile[], segs: Segment[], message: string): RecipeI
 
 // ---- YAML node lookup ----
 
-/**
- * Walks the YAML tree along a field path. `node` is the value reached (or the
- * deepest one found), `key` the key node of the last map step taken, and
- * `complete` whether the whole path exists in this file.
- */
+/** Where a field is in one file of the chain (see core/yaml-locate.ts). */
 function locate(pf: ParsedFile, segs: Segment[]): { node?: Node; key?: Node; complete: boolean } {
-  let node = pf.doc.contents as Node | null | undefined;
-  let key: Node | undefined;
-  for (const [i, seg] of segs.entries()) {
-    while (node && isAlias(node)) node = node.resolve(pf.doc) as Node | undefined;
-    if (node && isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
-      if (!pair) return { node, key, complete: false };
-      key = pair.key as Node;
-      node = (pair.value as Node | null) ?? undefined;
-      if (!node) return { node: undefined, key, complete: i === segs.length - 1 };
-    } else if (node && isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
-      node = node.items[seg] as Node;
-      key = undefined;
-    } else {
-      return { node: node ?? undefined, key, complete: false };
-    }
-  }
-  return { node: node ?? undefined, key, complete: true };
-}
-
-function keyText(k: unknown): string {
-  return isScalar(k) ? String(k.value) : String(k);
+  return locateInYaml(pf.doc, segs);
 }
 
 function position(pf: ParsedFile, node: Node | undefined): { line: number; column: number } {
