@@ -1,5 +1,6 @@
-// Finding where a field of a YAML document is written, for file:line:col in the
-// loaders' messages (recipes, inventories).
+// Field paths in parsed YAML, shared by the loaders (recipes, inventories): from
+// ajv's JSON pointers to path segments, values at a path, and where a field is
+// written in the document (for file:line:col in messages).
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
 
 export type Segment = string | number;
@@ -28,4 +29,31 @@ export function locateInYaml(doc: Document, segs: Segment[]): { node?: Node; key
     }
   }
   return { node: node ?? undefined, key, complete: true };
+}
+
+/** ajv's instancePath (`/a/0/b`) as segments; numbers where the data has an array. */
+export function pointerSegments(pointer: string, data: unknown): Segment[] {
+  if (!pointer) return [];
+  const out: Segment[] = [];
+  let cur = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const seg: Segment = Array.isArray(cur) && /^\d+$/.test(s) ? Number(s) : s;
+    out.push(seg);
+    cur = getAt(cur, [seg]);
+  }
+  return out;
+}
+
+export function getAt(data: unknown, segs: Segment[]): unknown {
+  let cur = data;
+  for (const s of segs) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[s as string];
+  }
+  return cur;
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

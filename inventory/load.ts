@@ -15,7 +15,7 @@ import { cryptSaltFromBytes, sha512Crypt } from '../installer/runtime/sha512cryp
 import { normalizeDisk, type ScriptStage } from '../answerfiles/model.ts';
 import { parseCsv } from './csv.ts';
 import { valueErrorMessage } from '../core/schema-messages.ts';
-import { locateInYaml, type Segment } from '../core/yaml-locate.ts';
+import { getAt, isPlainObject, locateInYaml, pointerSegments, type Segment } from '../core/yaml-locate.ts';
 import {
   CSV_BOOLEAN_COLUMNS, CSV_COLUMNS, CSV_INTEGER_COLUMNS, CSV_LIST_COLUMNS, INVENTORY_PATTERNS, INVENTORY_SCHEMA,
   MERGED_HOST_SCHEMA, PER_HOST_KEYS, SCRIPT_STAGES, type MergedHostFields,
@@ -709,35 +709,12 @@ function toHost(m: MergedHost, hashOnce: (where: string, plaintext: string) => s
 
 // ---- small helpers ----
 
-function pointerSegments(pointer: string, data: unknown): Segment[] {
-  if (!pointer) return [];
-  const out: Segment[] = [];
-  let cur = data;
-  for (const raw of pointer.slice(1).split('/')) {
-    const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    const seg: Segment = Array.isArray(cur) && /^\d+$/.test(s) ? Number(s) : s;
-    out.push(seg);
-    cur = getAt(cur, [seg]);
-  }
-  return out;
-}
 
-function getAt(data: unknown, segs: Segment[]): unknown {
-  let cur = data;
-  for (const s of segs) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[s as string];
-  }
-  return cur;
-}
 
 function omit(o: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function sortIssues(issues: InventoryIssue[]): InventoryIssue[] {
   const seen = new Set<string>();

@@ -11,7 +11,7 @@ import { XsforgeError } from '../core/errors.ts';
 import { DEFAULT_MENU_LABELS, PATTERNS, RECIPE_SCHEMA, type Recipe } from './schema.ts';
 import { RPM_RECIPE_PATTERNS } from '../packages/schema.ts';
 import { valueErrorMessage } from '../core/schema-messages.ts';
-import { locateInYaml, type Segment } from '../core/yaml-locate.ts';
+import { getAt, isPlainObject, locateInYaml, pointerSegments, type Segment } from '../core/yaml-locate.ts';
 import { HYPERVISOR_PATTERNS, hypervisorSectionErrors, type HypervisorSection } from '../hypervisor/schema.ts';
 
 export { RECIPE_SCHEMA, type Recipe } from './schema.ts';
@@ -317,35 +317,12 @@ function position(pf: ParsedFile, node: Node | undefined): { line: number; colum
 
 // ---- small helpers ----
 
-function pointerSegments(pointer: string, data: unknown): Segment[] {
-  if (!pointer) return [];
-  const out: Segment[] = [];
-  let cur = data;
-  for (const raw of pointer.slice(1).split('/')) {
-    const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    const seg: Segment = Array.isArray(cur) && /^\d+$/.test(s) ? Number(s) : s;
-    out.push(seg);
-    cur = getAt(cur, [seg]);
-  }
-  return out;
-}
 
 export function fieldPath(segs: Segment[]): string {
   return segs.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
 }
 
-function getAt(data: unknown, segs: Segment[]): unknown {
-  let cur = data;
-  for (const s of segs) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[s as string];
-  }
-  return cur;
-}
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Objects merge key by key (`over` wins); arrays and scalars are replaced whole. */
 export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
