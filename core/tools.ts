@@ -51,7 +51,11 @@ export const HOST_TOOLS = {
   rpm2cpio: { command: 'rpm2cpio', debianPackage: 'rpm2cpio', purpose: 'RPM payload checks (tests)' },
   cpio: { command: 'cpio', debianPackage: 'cpio', purpose: 'RPM payload checks (tests)' },
   curl: { command: 'curl', debianPackage: 'curl', purpose: 'fetching from xsforge serve (tests)' },
+  mke2fs: { command: 'mke2fs', debianPackage: 'e2fsprogs', purpose: 'file systems of preinstalled disk images' },
+  mkswap: { command: 'mkswap', debianPackage: 'util-linux', purpose: 'swap of preinstalled disk images' },
+  'qemu-img': { command: 'qemu-img', debianPackage: 'qemu-utils', purpose: 'qcow2 and VHD disk images' },
   dnsmasq: { command: 'dnsmasq', debianPackage: 'dnsmasq-base', purpose: 'checking the network-boot DHCP example (tests)' },
+  depmod: { command: 'depmod', debianPackage: 'kmod', purpose: 'checking driver-disk module packages (tests)' },
 } as const satisfies Record<string, HostTool>;
 
 export type ToolName = keyof typeof HOST_TOOLS;

@@ -12,7 +12,7 @@ import { buildMenu, type MenuInput } from './menu.ts';
 import { PARTIALS, partialPath, renderMenu, templatePath, type BootPaths, type MenuIdentity } from './render.ts';
 
 /** Debian packages the boot loader files come from. */
-export const BOOTLOADER_PACKAGES = ['isolinux', 'syslinux-common', 'pxelinux', 'grub-efi-amd64-bin'];
+export const BOOTLOADER_PACKAGES = ['isolinux', 'syslinux-common', 'pxelinux', 'grub-efi-amd64-bin', 'grub-pc-bin'];
 
 /** Files copied to boot/isolinux (and boot/pxelinux) on the ISO. */
 export const SYSLINUX_MODULES = ['ldlinux.c32', 'mboot.c32', 'menu.c32', 'libcom32.c32', 'libutil.c32'];
@@ -42,6 +42,8 @@ export function bootFilesStage(apt: AptRoot, pkgs: ResolvedPackage[]): Stage<any
       await copyFile(join(root, 'usr/lib/PXELINUX/pxelinux.0'), join(syslinux, 'pxelinux.0'));
       for (const m of SYSLINUX_MODULES) await copyFile(join(root, 'usr/lib/syslinux/modules/bios', m), join(syslinux, m));
       await cp(join(root, 'usr/lib/grub/x86_64-efi'), join(ctx.out, 'grub-x86_64-efi'), { recursive: true });
+      // BIOS GRUB for preinstalled disks (disk-image)
+      await cp(join(root, 'usr/lib/grub/i386-pc'), join(ctx.out, 'grub-i386-pc'), { recursive: true });
     },
   });
 }

@@ -3,6 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { register as answerfile } from './answerfile.ts';
 import { register as answerfilePlan } from './answerfile-plan.ts';
 import { register as build } from './build.ts';
+import { register as diskImage } from './disk-image.ts';
 import { register as doctor } from './doctor.ts';
 import { register as inspect } from './inspect.ts';
 import { register as inventory } from './inventory.ts';
@@ -14,4 +15,4 @@ import { register as vm } from './vm.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [answerfile, answerfilePlan, build, doctor, inspect, inventory, layout, pxe, recipe, serve, vm];
+export const commands: Register[] = [answerfile, answerfilePlan, build, diskImage, doctor, inspect, inventory, layout, pxe, recipe, serve, vm];

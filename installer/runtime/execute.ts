@@ -75,7 +75,8 @@ async function mountAll(env: ExecuteEnv, plan: InstallPlan, which: (mountPoint: 
   }
 }
 
-function writeFiles(env: ExecuteEnv, plan: InstallPlan): void {
+/** The plan's configuration files and root's password, into the target root (also used by disk-image). */
+export function writeFiles(env: Pick<ExecuteEnv, 'targetRoot' | 'log'>, plan: InstallPlan): void {
   for (const f of plan.files) {
     const path = join(env.targetRoot, f.path);
     mkdirSync(dirname(path), { recursive: true });
