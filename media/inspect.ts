@@ -9,6 +9,7 @@ import {
 } from './iso9660.ts';
 import { parseTreeinfo, TreeinfoError, type TreeinfoSection } from './treeinfo.ts';
 import { summarizeRepository, type RepositorySummary } from '../repo/summary.ts';
+import { formatUpdateSummary, summarizeUpdate, type UpdateIsoSummary } from '../updates/inspect.ts';
 
 export interface IsoFileReport {
   path: string;
@@ -99,6 +100,9 @@ export interface IsoReport {
   /** the yum repository at the root (repodata/repomd.xml), or null */
   repository: RepositorySummary | null;
   repositoryError?: string;
+  /** an update ISO (update.xml at the root, SPEC section 6): its metadata, control package and signatures */
+  update?: UpdateIsoSummary;
+  updateError?: string;
 }
 
 export interface TreeinfoReport {
@@ -155,6 +159,21 @@ export async function inspectIso(path: string, opts: InspectOptions = {}): Promi
         });
       } catch (err) {
         repositoryError = (err as Error).message;
+      }
+    }
+    let update: UpdateIsoSummary | undefined;
+    let updateError: string | undefined;
+    if ((await iso.stat('/update.xml'))?.type === 'file') {
+      try {
+        const rootNames = all.filter((f) => f.type === 'file' && f.path.lastIndexOf('/') === 0).map((f) => f.path.slice(1));
+        update = await summarizeUpdate(async (p, maxBytes) => {
+          const st = await iso.stat(`/${p}`);
+          if (st?.type !== 'file') return undefined;
+          const b = await iso.readFile(`/${p}`);
+          return maxBytes !== undefined ? b.subarray(0, maxBytes) : b;
+        }, rootNames);
+      } catch (err) {
+        updateError = (err as Error).message;
       }
     }
     const regular = all.filter((f) => f.type === 'file');
@@ -232,6 +251,8 @@ export async function inspectIso(path: string, opts: InspectOptions = {}): Promi
     };
     if (treeinfoError) report.treeinfoError = treeinfoError;
     if (repositoryError) report.repositoryError = repositoryError;
+    if (update) report.update = update;
+    if (updateError) report.updateError = updateError;
     if (opts.files !== false) {
       report.files = all.map((f) => {
         const r: IsoFileReport = {
@@ -385,6 +406,8 @@ export function formatIsoReport(r: IsoReport): string {
     out.push('');
   } else if (r.repositoryError) out.push(`repository: unreadable: ${r.repositoryError}`, '');
   else out.push('repository: none', '');
+  if (r.update) out.push(...formatUpdateSummary(r.update), '');
+  else if (r.updateError) out.push(`update: unreadable: ${r.updateError}`, '');
   out.push(`Files: ${r.fileCount} entries, ${humanBytes(r.fileBytes)} in regular files`);
   if (r.files) {
     out.push(table([

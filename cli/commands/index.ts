@@ -11,8 +11,9 @@ import { register as layout } from './layout.ts';
 import { register as pxe } from './pxe.ts';
 import { register as recipe } from './recipe.ts';
 import { register as serve } from './serve.ts';
+import { register as update } from './update.ts';
 import { register as vm } from './vm.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [answerfile, answerfilePlan, build, diskImage, doctor, inspect, inventory, layout, pxe, recipe, serve, vm];
+export const commands: Register[] = [answerfile, answerfilePlan, build, diskImage, doctor, inspect, inventory, layout, pxe, recipe, serve, update, vm];

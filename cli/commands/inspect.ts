@@ -30,11 +30,16 @@ The kind of FILE is decided by its content: 'CD001' at byte 32769 means an ISO
 image; the RPM lead magic ED AB EE DB means a package (name, version, release,
 arch, provides, requires, files and the signing key id); INI text starting with
 a [section] line means a .treeinfo file.
+An ISO with update.xml at its root is an update (hotfix, cumulative update,
+supplemental pack or driver disk): the report adds its update.xml fields, the
+control package's provides/requires/conflicts, the packages and which files
+are signed by which key.
 
 Examples:
   xsforge inspect output/xs71/xenserver.iso
   xsforge inspect --no-files --json output/xs71/xenserver.iso | jq .boot
   xsforge inspect output/xs71/Packages/xenserver-release-7.1.2-137272c.noarch.rpm
+  xsforge inspect --no-files output/updates/XS71ECU2001.iso
   xsforge inspect .treeinfo`)
     .action(async (file, opts) => {
       if (isRpm(await head(file, 96))) {
