@@ -166,7 +166,7 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
   }
   const rpms = rpmPackagesStage({ name: 'rpms', packages: rpmDefs, deps: rpmDeps });
   // base: what identifies and boots the host; dom0: the rest, recipe packages included
-  const dom0Group = new Set(['xsforge-firstboot', ...extraRpms.map((p) => p.name)]);
+  const dom0Group = new Set(['xsforge-firstboot', 'xsforge-update', ...extraRpms.map((p) => p.name)]);
   const repo = await yumRepoStage({
     rpms: { stages: { rpms } },
     comps: productGroups(rpmDefs.filter((p) => !dom0Group.has(p.name)).map((p) => p.name), [...dom0Group]),

@@ -3,6 +3,7 @@
 // plain host paths or upstream stage files, so the lead can feed them from
 // stage outputs; nothing here reads the file system.
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FIRSTBOOT, OVERLAY_DIR } from '../dom0-rootfs/rootfs.ts';
 import type { RpmFile, RpmPackageDef, StageFileRef } from './model.ts';
 
@@ -48,6 +49,8 @@ export interface ProductRpmInput {
   treeinfo: string;
   /** where the first-boot files come from; default the dom0 overlay in this repository */
   firstbootOverlayDir?: string;
+  /** where host-tools/xsforge-update is read from (default: this tree's host-tools/) */
+  hostToolsDir?: string;
   /** a public key file, shipped as /etc/pki/rpm-gpg/RPM-GPG-KEY-<name> */
   gpgKey?: { name: string; file: PathSource };
 }
@@ -81,6 +84,11 @@ export const FIRSTBOOT_FILES: ReadonlyArray<{ path: string; mode: number }> = [
   { path: '/usr/lib/systemd/system/xsforge-ssh-hostkeys.service', mode: 0o644 },
 ];
 const FIRSTBOOT_UNITS = FIRSTBOOT_FILES.filter((f) => f.path.endsWith('.service')).map((f) => f.path.slice(f.path.lastIndexOf('/') + 1));
+
+/** Scripts that run on installed hosts (host-tools/ in this tree). */
+export const HOST_TOOLS_DIR = join(dirname(dirname(fileURLToPath(import.meta.url))), 'host-tools');
+/** Where xsforge-update keeps its state on a host (SPEC section 6). */
+export const UPDATE_STATE_DIRS = ['/var/update', '/var/update/applied', '/var/update/staged'];
 
 export function productRpmSpecs(input: ProductRpmInput): RpmPackageDef[] {
   const slug = brandSlug(input.brand);
@@ -162,6 +170,20 @@ export function productRpmSpecs(input: ProductRpmInput): RpmPackageDef[] {
       post: `if [ "$1" -eq 1 ] && command -v systemctl >/dev/null 2>&1; then\n  systemctl enable ${units} >/dev/null 2>&1 || :\nfi`,
       preun: `if [ "$1" -eq 0 ] && command -v systemctl >/dev/null 2>&1; then\n  systemctl disable ${units} >/dev/null 2>&1 || :\nfi`,
     },
+  });
+
+  out.push({
+    ...empty,
+    name: 'xsforge-update',
+    version: input.productVersion,
+    release,
+    summary: `Applies updates to ${productId} hosts`,
+    license: productLicense,
+    arch: 'noarch',
+    description: 'xsforge-update verifies, prechecks, applies and lists hotfixes, cumulative updates, supplemental packs and driver disks on this host (update-upload, update-apply and update-list for one host).',
+    requires: [productReq],
+    files: [{ from: join(input.hostToolsDir ?? HOST_TOOLS_DIR, 'xsforge-update'), to: '/usr/sbin/xsforge-update', mode: 0o755 }],
+    dirs: UPDATE_STATE_DIRS,
   });
 
   if (input.gpgKey) {
