@@ -154,8 +154,14 @@ async function dateTree(dir: string, epoch: number): Promise<void> {
   }
 }
 
-export async function buildDiskImage(inputs: DiskImageInputs, o: DiskImageOptions): Promise<DiskImageResult> {
-  const log = o.log;
+export type DiskImagePlanOptions = Pick<DiskImageOptions, 'answerFile' | 'sizeBytes' | 'boot' | 'disableGpt' | 'product' | 'sourceDateEpoch' | 'seed'>;
+
+/**
+ * The install plan the image is made from, with identities derived from the
+ * inputs. Pure: `disk-image` calls it before building anything, so a disk that
+ * is too small or an answer file it cannot honour costs no build.
+ */
+export function planDiskImage(o: DiskImagePlanOptions): { plan: InstallPlan; id: ReturnType<typeof derivedIdentity> } {
   const config = diskImageConfig(o.answerFile.name, o.answerFile.text);
   if (o.sizeBytes % SECTOR) throw new DiskImageError(`the disk size must be a whole number of ${SECTOR}-byte sectors (${o.sizeBytes} bytes is not)`);
   const id = derivedIdentity(`${o.product.brand} ${o.product.version} ${o.product.build_number}\0${o.answerFile.text}\0${o.sizeBytes}\0${o.boot}\0${o.seed ?? ''}`);
@@ -168,10 +174,16 @@ export async function buildDiskImage(inputs: DiskImageInputs, o: DiskImageOption
     passwordSalt: id.passwordSalt,
     installationDate: installationDate(new Date(o.sourceDateEpoch * 1000)),
   });
-  for (const n of plan.notes) log.say(`note: ${n}`);
   if (config.sources[0] && config.sources[0].type !== 'local') {
-    log.say(`note: the answer file's <source type="${config.sources[0].type}"> is not read: the image carries this build's dom0 and packages`);
+    plan.notes.push(`the answer file's <source type="${config.sources[0].type}"> is not read: the image carries this build's dom0 and packages`);
   }
+  return { plan, id };
+}
+
+export async function buildDiskImage(inputs: DiskImageInputs, o: DiskImageOptions): Promise<DiskImageResult> {
+  const log = o.log;
+  const { plan, id } = planDiskImage(o);
+  for (const n of plan.notes) log.say(`note: ${n}`);
 
   const root = join(o.work, 'root');
   // a bind mount left by an interrupted run would take the host's /dev with it
@@ -252,11 +264,15 @@ export async function buildDiskImage(inputs: DiskImageInputs, o: DiskImageOption
         ...(trees[fs.role] ? ['-d', trees[fs.role]!] : []), raw, `${bytes / 1024}k`], { env: timeEnv, timeoutMs: 1_800_000 });
     } else if (fs.fsType === 'vfat') {
       const volumeId = id.fsUuid(fs.role).replace(/-/g, '').slice(0, 8);
-      await log.run(['mkfs.vfat', '--invariant', '-i', volumeId, '-n', fs.label, '--offset', String(p.firstSector), raw, String(bytes / 1024)]);
+      // FAT32 and 4 KiB clusters said outright: with --offset, mkfs.fat 4.2 sizes its choices by the
+      // whole file (a 60 GB guess: too few clusters for FAT32 on 512 MiB, which mtools then misreads)
+      if (bytes < 260 * 2 ** 20) throw new DiskImageError(`the EFI system partition (${formatBytes(bytes)}) is too small for FAT32 with 4 KiB clusters`);
+      await log.run(['mkfs.vfat', '-F', '32', '-s', '8', '--invariant', '-i', volumeId, '-n', fs.label, '--offset', String(p.firstSector), raw, String(bytes / 1024)]);
       const tree = trees[fs.role];
       if (tree) {
         const img = `${raw}@@${offset}`;
-        for (const e of (await readdir(tree)).sort()) await log.run(['mcopy', '-s', '-m', '-i', img, join(tree, e), '::/']);
+        // mtools checks the FAT's size against the whole image file unless told not to
+        for (const e of (await readdir(tree)).sort()) await log.run(['mcopy', '-s', '-m', '-i', img, join(tree, e), '::/'], { env: { MTOOLS_SKIP_CHECK: '1' } });
       }
     } else {
       // util-linux 2.38's mkswap has no --offset: make the header on a file of the partition's size, copy its first page
@@ -291,7 +307,8 @@ export async function buildDiskImage(inputs: DiskImageInputs, o: DiskImageOption
     await rm(o.out, { force: true });
     const argv = o.format === 'qcow2'
       ? ['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', raw, o.out]
-      : ['qemu-img', 'convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic', raw, o.out];
+      // force_size: VHD's CHS geometry would otherwise round the disk up, leaving the GPT backup header short of the end
+      : ['qemu-img', 'convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', raw, o.out];
     await log.run(argv, { timeoutMs: 1_800_000 });
     await rm(raw, { force: true });
   }

@@ -14,7 +14,7 @@ import type { Stage } from '../../core/stage.ts';
 import { requireTool, type ToolName } from '../../core/tools.ts';
 import { parseSize } from '../../disk/size.ts';
 import { InstallLog } from '../../installer/runtime/log.ts';
-import { DISK_IMAGE_FORMATS, buildDiskImage, diskImageConfig, type DiskImageFormat } from '../../preinstall/disk-image.ts';
+import { DISK_IMAGE_FORMATS, buildDiskImage, planDiskImage, type DiskImageFormat } from '../../preinstall/disk-image.ts';
 import { loadRecipe } from '../../recipes/load.ts';
 import { planIsoBuild } from '../pipeline.ts';
 import { DEFAULT_RECIPE, epochFor } from '../shared.ts';
@@ -64,10 +64,12 @@ Example:
       } catch (e) {
         throw new XsforgeError(`cannot read the answer file ${o.answerfile}: ${(e as Error).message}`);
       }
-      // the answer file first: a bad one costs no build
-      diskImageConfig(o.answerfile, text);
-
       const recipe = loadRecipe(recipePath);
+      const product = { brand: recipe.product.brand, version: recipe.product.version, build_number: recipe.product.build_number, platform: recipe.product.platform };
+      const epoch = epochFor(recipe);
+      // the plan first: a bad answer file or a disk too small costs no build
+      planDiskImage({ answerFile: { name: o.answerfile, text }, sizeBytes, boot: o.boot, disableGpt: !!o.disableGpt, product, sourceDateEpoch: epoch, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+
       const cacheRoot = o.cache ?? defaultCacheRoot();
       const graph = await planIsoBuild(recipe, { cacheRoot, signKey: o.signKey });
       const byName = new Map(collectStages(graph.targets).map((s) => [s.name, s] as const));
@@ -83,7 +85,6 @@ Example:
       for (const t of tools) requireTool(t);
       const reporter = pickReporter({ json: o.json, quiet: o.quiet });
       let results;
-      const epoch = epochFor(recipe);
       const cache = new StageCache(cacheRoot);
       try {
         results = await runGraph(targets, { cache, reporter, jobs: Number(o.jobs), sourceDateEpoch: epoch, scope: `${recipe.name}-disk-image` });
@@ -109,7 +110,7 @@ Example:
         }, {
           answerFile: { name: o.answerfile, text },
           sizeBytes, boot: o.boot, disableGpt: !!o.disableGpt, format, out,
-          product: { brand: recipe.product.brand, version: recipe.product.version, build_number: recipe.product.build_number, platform: recipe.product.platform },
+          product,
           sourceDateEpoch: epoch,
           ...(o.seed !== undefined ? { seed: o.seed } : {}),
           work: join(scratch, 'work'),
