@@ -25,13 +25,20 @@ import { planInstall, type InstallPlan, type ProductInfo } from '../installer/ru
 import { cryptSaltFromBytes } from '../installer/runtime/sha512crypt.ts';
 import { extractRoot, parseRootManifest } from '../installer/runtime/source.ts';
 import { installationDate } from '../installer/runtime/unattended.ts';
+import { clampExtTimes, type BlockIo } from './ext-times.ts';
 import { biosBootSectors, SECTOR } from './grub-bios.ts';
 
 export const DISK_IMAGE_FORMATS = ['raw', 'qcow2', 'vhd'] as const;
 export type DiskImageFormat = (typeof DISK_IMAGE_FORMATS)[number];
 
-/** Modules built into the BIOS core image and the EFI loader: enough to read grub.cfg and boot Xen without /boot/grub/<platform>. */
-export const GRUB_DISK_MODULES = ['part_gpt', 'part_msdos', 'ext2', 'fat', 'search', 'search_label', 'normal', 'configfile',
+/**
+ * Modules in the BIOS core image: the fewest that find the root file system, so
+ * core.img (56 sectors) also fits the 62-sector gap before a DOS layout's first
+ * partition at sector 63; normal.mod and the rest load from /boot/grub/i386-pc.
+ */
+export const GRUB_BIOS_CORE_MODULES = ['biosdisk', 'part_gpt', 'part_msdos', 'ext2', 'search_label'];
+/** Modules built into the EFI loader: enough to read grub.cfg and boot Xen without /boot/grub/x86_64-efi. */
+export const GRUB_EFI_DISK_MODULES = ['part_gpt', 'part_msdos', 'ext2', 'fat', 'search', 'search_label', 'normal', 'configfile',
   'multiboot2', 'gzio', 'serial', 'terminal', 'echo', 'test', 'boot', 'cat', 'ls', 'halt', 'reboot'];
 
 export class DiskImageError extends XsforgeError {}
@@ -145,6 +152,14 @@ async function readAt(path: string, length: number, offset: number): Promise<Buf
   }
 }
 
+/** Byte access to the file system at `base` in an image file. */
+function fileIo(path: string, base: number): BlockIo {
+  return {
+    read: (offset, length) => readAt(path, length, base + offset),
+    write: (offset, data) => writeAt(path, data, base + offset),
+  };
+}
+
 /** Every file and directory under `dir` dated `epoch` (mtools copies mtimes onto FAT). */
 async function dateTree(dir: string, epoch: number): Promise<void> {
   for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -213,20 +228,21 @@ export async function buildDiskImage(inputs: DiskImageInputs, o: DiskImageOption
   // GRUB: modules where grub-install would put them, loaders built with the root found by label
   const rootLabel = partitionByRole(plan.layout, 'root')!.label!;
   const early = join(o.work, 'grub-early.cfg');
-  await writeFile(early, `search --no-floppy --label --set=root ${rootLabel}\nset prefix=($root)/boot/grub\n`);
+  // search.fs_label is search_label.mod's own command: `search --label` would need search.mod too
+  await writeFile(early, `search.fs_label ${rootLabel} root\nset prefix=($root)/boot/grub\n`);
   const platformDir = o.boot === 'bios' ? inputs.grubPcDir : inputs.grubEfiDir;
   const platform = o.boot === 'bios' ? 'i386-pc' : 'x86_64-efi';
   await cp(platformDir, join(root, 'boot/grub', platform), { recursive: true });
   let coreImg: string | undefined;
   if (o.boot === 'bios') {
     coreImg = join(o.work, 'core.img');
-    await log.run(['grub-mkimage', '-O', 'i386-pc', '-d', inputs.grubPcDir, '-p', '/boot/grub', '-c', early, '-o', coreImg, 'biosdisk', ...GRUB_DISK_MODULES]);
+    await log.run(['grub-mkimage', '-O', 'i386-pc', '-d', inputs.grubPcDir, '-p', '/boot/grub', '-c', early, '-o', coreImg, ...GRUB_BIOS_CORE_MODULES]);
   } else {
     const efiDir = join(root, 'boot/efi/EFI');
     await mkdir(join(efiDir, 'xenserver'), { recursive: true });
     await mkdir(join(efiDir, 'BOOT'), { recursive: true });
     const loader = join(efiDir, 'xenserver/grubx64.efi');
-    await log.run(['grub-mkimage', '-O', 'x86_64-efi', '-d', inputs.grubEfiDir, '-p', '/EFI/xenserver', '-c', early, '-o', loader, ...GRUB_DISK_MODULES]);
+    await log.run(['grub-mkimage', '-O', 'x86_64-efi', '-d', inputs.grubEfiDir, '-p', '/EFI/xenserver', '-c', early, '-o', loader, ...GRUB_EFI_DISK_MODULES]);
     // the removable-media path: a new board has no boot entry for us yet
     await copyFile(loader, join(efiDir, 'BOOT/BOOTX64.EFI'));
     await copyFile(join(efiDir, 'xenserver/grub.cfg'), join(efiDir, 'BOOT/grub.cfg'));
@@ -262,6 +278,8 @@ export async function buildDiskImage(inputs: DiskImageInputs, o: DiskImageOption
       await log.run(['mke2fs', '-q', '-F', '-t', 'ext3', '-L', fs.label, '-U', uuid,
         '-E', `offset=${offset},nodiscard,hash_seed=${id.fsUuid(`${fs.role}:hash`)}`,
         ...(trees[fs.role] ? ['-d', trees[fs.role]!] : []), raw, `${bytes / 1024}k`], { env: timeEnv, timeoutMs: 1_800_000 });
+      const clamped = await clampExtTimes(fileIo(raw, offset), o.sourceDateEpoch);
+      log.detail(`${fs.label}: times of ${clamped.changed} of ${clamped.inodes} inodes clamped to ${o.sourceDateEpoch}`);
     } else if (fs.fsType === 'vfat') {
       const volumeId = id.fsUuid(fs.role).replace(/-/g, '').slice(0, 8);
       // FAT32 and 4 KiB clusters said outright: with --offset, mkfs.fat 4.2 sizes its choices by the

@@ -99,6 +99,8 @@ Example:
       const logFile = join(dirname(out), `${out.split('/').pop()}.log`);
       await rm(logFile, { force: true });
       const echo = !o.quiet && !o.json;
+      // rpm 4.18 records install times from SOURCE_DATE_EPOCH: the image's rpm database then depends on the inputs only
+      process.env.SOURCE_DATE_EPOCH = String(epoch);
       const log = new InstallLog({ line: (t = '') => { if (echo) process.stderr.write(`${t}\n`); } }, logFile);
       try {
         const r = await buildDiskImage({

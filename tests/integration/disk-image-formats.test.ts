@@ -1,4 +1,4 @@
-// disk-image without booting: the UEFI variant has an EFI system partition with
+// disk-image without booting: two builds are byte-identical; the UEFI variant has an EFI system partition with
 // the removable-media loader and its grub.cfg; qcow2 and VHD keep the exact disk
 // size (VHD's CHS rounding would move the end of the disk away from the GPT
 // backup header). The BIOS raw image is booted by tests/e2e/disk-image.test.ts.
@@ -29,6 +29,11 @@ test('UEFI qcow2: GPT with an EFI system partition holding BOOTX64.EFI and the s
   const result = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.equal(await virtualSize(img), { format: 'qcow2', size: SIZE });
   await run(['qemu-img', 'check', img]);
+  // the same inputs give the same bytes (file-system times clamped, identities derived)
+  const again = join(work, 'again', 'uefi.qcow2');
+  assert.is((await xsforge(['disk-image', '--answerfile', answer, '--boot', 'uefi', '--format', 'qcow2', '--out', again, '-q'])).code, 0);
+  const digest = async (p: string) => (await run(['sha256sum', p])).stdout.split(' ')[0];
+  assert.is(await digest(again), await digest(img), 'two builds of the UEFI qcow2 image are byte-identical');
   const raw = join(work, 'uefi.raw');
   await run(['qemu-img', 'convert', '-O', 'raw', img, raw]);
   const sg = (await run(['sgdisk', '--print', raw])).stdout;
