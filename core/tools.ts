@@ -55,9 +55,10 @@ export const HOST_TOOLS = {
   cpio: { command: 'cpio', debianPackage: 'cpio', purpose: 'RPM payload checks (tests)' },
   curl: { command: 'curl', debianPackage: 'curl', purpose: 'fetching from xsforge serve (tests)' },
   mke2fs: { command: 'mke2fs', debianPackage: 'e2fsprogs', purpose: 'file systems of preinstalled disk images' },
+  debugfs: { command: 'debugfs', debianPackage: 'e2fsprogs', purpose: 'reading files back from ext file systems inside disk images (tests)' },
   mkswap: { command: 'mkswap', debianPackage: 'util-linux', purpose: 'swap of preinstalled disk images' },
   'qemu-img': { command: 'qemu-img', debianPackage: 'qemu-utils', purpose: 'qcow2 and VHD disk images' },
-  dnsmasq: { command: 'dnsmasq', debianPackage: 'dnsmasq-base', purpose: 'checking the network-boot DHCP example (tests)' },
+  dnsmasq: { command: 'dnsmasq', debianPackage: 'dnsmasq-base', purpose: 'TFTP for xsforge serve --tftp; checking the network-boot DHCP example (tests)' },
   depmod: { command: 'depmod', debianPackage: 'kmod', purpose: 'checking driver-disk module packages (tests)' },
 } as const satisfies Record<string, HostTool>;
 
