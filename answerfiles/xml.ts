@@ -65,6 +65,11 @@ class LineIndex {
 
 /** Checks expat would make that fast-xml-parser's validator does not. */
 function extraSyntaxCheck(text: string, lines: LineIndex): XmlSyntaxError | undefined {
+  // Entity declarations are refused outright: an answer file needs none, expat in
+  // the installer would expand them (nested ones grow exponentially: "billion
+  // laughs") and an external one names a file or URL to read.
+  const declaration = /<!ENTITY\b/.exec(text.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>/g, (m) => ' '.repeat(m.length)));
+  if (declaration) return { ...lines.at(declaration.index), detail: 'entity declarations (<!ENTITY ...>) are not allowed in an answer file' };
   const declared = new Set<string>();
   for (const m of text.matchAll(/<!ENTITY\s+([^\s%]+)/g)) declared.add(m[1]!);
   // Skip comments, CDATA, PIs and the DOCTYPE, then look at references and attribute values.
@@ -104,7 +109,13 @@ export function readXml(input: string): XmlReadResult {
   const extra = extraSyntaxCheck(text, lines);
   if (extra) return { error: extra };
 
-  const ordered = new XMLParser(PARSER_OPTIONS).parse(text) as OrderedNode[];
+  let ordered: OrderedNode[];
+  try {
+    ordered = new XMLParser(PARSER_OPTIONS).parse(text) as OrderedNode[];
+  } catch (err) {
+    // the parser refuses some documents its validator passes (an unclosed <?xml ...?>)
+    return { error: { detail: (err as Error).message } };
+  }
   const convert = (node: OrderedNode): XmlElement => {
     const name = nodeName(node);
     const meta = (node as Record<symbol, { startIndex?: number } | undefined>)[METADATA];

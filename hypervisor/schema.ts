@@ -82,6 +82,8 @@ const orList = (xs: readonly string[]) => (xs.length < 2 ? xs.join('') : `${xs.s
 
 /** What the schema cannot say: fields a source does not read, and fields it needs. Pure; messages name the field. */
 export function hypervisorSectionErrors(section: HypervisorSection): { path: string; message: string }[] {
+  // an unknown source is the schema's error to report; nothing more to say here
+  if (!Object.prototype.hasOwnProperty.call(FIELDS, section.source)) return [];
   const { allowed, required } = FIELDS[section.source];
   const errors: { path: string; message: string }[] = [];
   for (const k of Object.keys(section) as (keyof HypervisorSection)[]) {

@@ -295,6 +295,8 @@ export function decodeRockRidge(entries: SuspEntry[]): RockRidgeInfo {
         break;
       }
       case 'PX':
+        // a damaged image can carry a short entry: its fields would be read past the entry
+        if (bytes.length < 36) break;
         info.mode = bytes.readUInt32LE(4);
         info.nlink = bytes.readUInt32LE(12);
         info.uid = bytes.readUInt32LE(20);
@@ -302,6 +304,7 @@ export function decodeRockRidge(entries: SuspEntry[]): RockRidgeInfo {
         if (bytes.length >= 44) info.ino = bytes.readUInt32LE(36);
         break;
       case 'PN':
+        if (bytes.length < 20) break;
         info.device = { high: bytes.readUInt32LE(4), low: bytes.readUInt32LE(12) };
         break;
       case 'NM': {
@@ -344,6 +347,7 @@ export function decodeRockRidge(entries: SuspEntry[]): RockRidgeInfo {
         break;
       }
       case 'CL':
+        if (bytes.length < 8) break;
         info.childLink = bytes.readUInt32LE(4);
         break;
       case 'RE':

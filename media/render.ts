@@ -39,6 +39,9 @@ export function grubWord(arg: string): string {
 const hb = Handlebars.create();
 hb.registerHelper('join', (args: string[]) => new hb.SafeString(args.join(' ')));
 hb.registerHelper('grubArgs', (args: string[]) => new hb.SafeString(args.map(grubWord).join(' ')));
+// A menu title always in single quotes (as before), a quote in it closed and escaped: a
+// brand like X'; reboot; echo ' would otherwise end the title and run as GRUB commands.
+hb.registerHelper('grubQuoted', (text: string) => new hb.SafeString(`'${text.replace(/'/g, `'\\''`)}'`));
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 
 export function templatePath(name: string): string {

@@ -162,6 +162,9 @@ const HASH_ALGOS: Record<number, string> = { 1: 'MD5', 2: 'SHA1', 3: 'RIPEMD160'
 /** The signature packet's body, past the old- or new-format packet header. */
 function packetBody(pkt: Buffer): Buffer {
   if (pkt.length < 2 || !(pkt[0] & 0x80)) throw new RpmFormatError('signature is not an OpenPGP packet');
+  // the length octets themselves must be in the packet (a damaged file can end inside them)
+  const lengthOctets = pkt[0] & 0x40 ? (pkt[1] < 192 ? 1 : pkt[1] < 224 ? 2 : pkt[1] === 255 ? 5 : 1) : [1, 2, 4, 0][pkt[0] & 3]!;
+  if (1 + lengthOctets > pkt.length) throw new RpmFormatError('OpenPGP signature packet is cut short');
   let tag: number, len: number, p: number;
   if (pkt[0] & 0x40) {
     tag = pkt[0] & 0x3f;
@@ -183,6 +186,8 @@ function subpackets(area: Buffer, visit: (type: number, data: Buffer) => void): 
   while (p < area.length) {
     const o = area[p];
     let len: number;
+    // a length that is itself cut off by the end of the area is a damaged area
+    if (p + (o < 192 ? 1 : o < 255 ? 2 : 5) > area.length) throw new RpmFormatError('OpenPGP subpacket runs past its area');
     if (o < 192) { len = o; p += 1; } else if (o < 255) { len = ((o - 192) << 8) + area[p + 1] + 192; p += 2; } else { len = area.readUInt32BE(p + 1); p += 5; }
     if (len < 1 || p + len > area.length) throw new RpmFormatError('OpenPGP subpacket runs past its area');
     visit(area[p] & 0x7f, area.subarray(p + 1, p + len));
@@ -202,8 +207,11 @@ export function parsePgpSignature(pkt: Buffer): PgpSignatureInfo {
   if (version === 4) {
     // [4][type][pubkey algo][hash algo][hashed len:2][hashed][unhashed len:2][unhashed]...
     const info: PgpSignatureInfo = { version, algorithm: algo(b[2], b[3]) };
+    // both length fields must be inside the body before they are read
+    if (b.length < 6) throw new RpmFormatError('v4 signature packet is cut short');
     const hashedLen = b.readUInt16BE(4);
     const hashed = b.subarray(6, 6 + hashedLen);
+    if (8 + hashedLen > b.length) throw new RpmFormatError('v4 signature subpacket areas are cut short');
     const unhashedLen = b.readUInt16BE(6 + hashedLen);
     const unhashed = b.subarray(8 + hashedLen, 8 + hashedLen + unhashedLen);
     if (hashed.length !== hashedLen || unhashed.length !== unhashedLen) throw new RpmFormatError('v4 signature subpacket areas are cut short');
@@ -427,7 +435,10 @@ export function modeString(mode: number): string {
 }
 
 function utc(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  // an INT64 time from a damaged header can be past what Date holds (toISOString would throw)
+  const d = new Date(seconds * 1000);
+  if (Number.isNaN(d.getTime())) return `${seconds} (not a valid time)`;
+  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
 
 const okText = (v: boolean | undefined) => (v === undefined ? '' : v ? ' (ok)' : ' (MISMATCH)');

@@ -42,13 +42,23 @@ export function readExtGeometry(sb: Buffer): ExtGeometry {
   const inodesCount = sb.readUInt32LE(0);
   const blocksCount = sb.readUInt32LE(4);
   const firstDataBlock = sb.readUInt32LE(20);
-  const blockSize = 1024 << sb.readUInt32LE(24);
+  // blocks are 1 KiB .. 64 KiB; a larger shift wraps around in `<<` (0 or negative sizes)
+  const logBlockSize = sb.readUInt32LE(24);
+  if (logBlockSize > 6) throw new ExtFormatError(`inconsistent superblock: block size 1024 << ${logBlockSize}`);
+  const blockSize = 1024 << logBlockSize;
   const blocksPerGroup = sb.readUInt32LE(32);
   const inodesPerGroup = sb.readUInt32LE(40);
   const revision = sb.readUInt32LE(76);
   const inodeSize = revision === 0 ? 128 : sb.readUInt16LE(88);
   const incompat = sb.readUInt32LE(96);
   const descriptorSize = incompat & INCOMPAT_64BIT ? Math.max(32, sb.readUInt16LE(254)) : 32;
+  // an inode must hold the classic fields clampInodeTimes edits (128 bytes) and fit a block
+  if (inodeSize < 128 || inodeSize > blockSize || (inodeSize & (inodeSize - 1)) !== 0) throw new ExtFormatError(`inconsistent superblock: inode size ${inodeSize}`);
+  if (descriptorSize > blockSize) throw new ExtFormatError(`inconsistent superblock: group descriptor size ${descriptorSize}`);
+  // each group's block and inode bitmaps are one block: at most 8 x block size of each per group
+  if (blocksPerGroup > blockSize * 8 || inodesPerGroup > blockSize * 8) {
+    throw new ExtFormatError(`inconsistent superblock: ${blocksPerGroup} blocks and ${inodesPerGroup} inodes per group with ${blockSize}-byte blocks`);
+  }
   const groups = Math.ceil((blocksCount - firstDataBlock) / blocksPerGroup);
   if (!groups || !inodesPerGroup || groups * inodesPerGroup !== inodesCount) {
     throw new ExtFormatError(`inconsistent superblock: ${groups} groups of ${inodesPerGroup} inodes, ${inodesCount} inodes in all`);

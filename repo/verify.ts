@@ -69,11 +69,18 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 
 function unescape(s: string): string {
   if (!s.includes('&')) return s;
-  return s.replace(/&(amp|lt|gt|quot|apos|#x[0-9a-fA-F]+|#[0-9]+);/g, (_, e: string) =>
-    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : ENTITIES[e]);
+  return s.replace(/&(amp|lt|gt|quot|apos|#x[0-9a-fA-F]+|#[0-9]+);/g, (_, e: string) => {
+    if (e[0] !== '#') return ENTITIES[e]!;
+    const code = e[1] === 'x' ? parseInt(e.slice(2), 16) : Number(e.slice(1));
+    // String.fromCodePoint throws a RangeError past U+10FFFF: not XML, so a format error
+    if (!(code <= 0x10ffff)) throw new RepoFormatError(`character reference &${e}; is not a Unicode code point`);
+    return String.fromCodePoint(code);
+  });
 }
 
 function parseXml(xml: string, what: string): any {
+  // the metadata needs no entities; declared ones could expand without bound or name a file to read
+  if (xml.includes('<!ENTITY') && /<!ENTITY\b/.test(xml.replace(/<!--[\s\S]*?-->/g, ''))) throw new RepoFormatError(`${what} declares entities (<!ENTITY ...>), which are not allowed`);
   try {
     return parser.parse(xml);
   } catch (err) {
@@ -173,9 +180,19 @@ export function scanPrimaryNames(xml: string): { declared: number | undefined; n
   return { declared: declared === undefined ? undefined : Number(declared), names };
 }
 
+/** Largest decompressed metadata file accepted. */
+export const MAX_METADATA_BYTES = 512 * 1024 * 1024;
+
 /** Metadata file bytes to text: gzip by magic number (old yum needs gzip), plain XML as is. */
-export function decompressMetadata(bytes: Buffer, href: string): string {
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return gunzipSync(bytes).toString('utf8');
+export function decompressMetadata(bytes: Buffer, href: string, maxBytes = MAX_METADATA_BYTES): string {
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      // bounded: a few KiB of gzip can claim gigabytes (primary.xml of 10,000 packages is ~50 MiB)
+      return gunzipSync(bytes, { maxOutputLength: maxBytes }).toString('utf8');
+    } catch (err) {
+      throw new RepoFormatError(`${href} does not decompress: ${(err as Error).message}`);
+    }
+  }
   if (bytes.subarray(0, 5).toString('latin1') === '<?xml' || bytes[0] === 0x3c) return bytes.toString('utf8');
   throw new RepoFormatError(`${href} is compressed with something other than gzip; the installer reads only gzip metadata`);
 }

@@ -81,7 +81,15 @@ const UUID_RE = new RegExp(UPDATE_PATTERNS.uuid.regex);
 export function checkUpdateXml(text: string): { update?: UpdateXml; problems: string[] } {
   const valid = XMLValidator.validate(text);
   if (valid !== true) return { problems: [`not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`] };
-  const doc = parser.parse(text) as Record<string, unknown>;
+  // update.xml needs no entities; declared ones could expand without bound or name a file to read
+  if (/<!ENTITY\b/.test(text.replace(/<!--[\s\S]*?-->/g, ''))) return { problems: ['entity declarations (<!ENTITY ...>) are not allowed in update.xml'] };
+  let doc: Record<string, unknown>;
+  try {
+    doc = parser.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    // the parser refuses some documents its validator passes (an unclosed <?xml ...?>)
+    return { problems: [`not well-formed XML: ${(err as Error).message}`] };
+  }
   const root = doc.update as Record<string, unknown> | string | undefined;
   const others = Object.keys(doc).filter((k) => k !== '?xml' && k !== 'update');
   if (root === undefined) return { problems: [`the root element must be <update>${others.length ? ` (found <${others[0]}>)` : ''}`] };
