@@ -1,6 +1,8 @@
 // Turns a recipe into the build graph for the install ISO, and names what gets
 // published to output/<name>/. The one place that wires stage families together.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseRpm } from '../packages/rpm-header.ts';
 import { downloadsRootFor } from '../core/cache.ts';
 import type { ArtifactSource } from '../core/output.ts';
 import type { StageResult } from '../core/engine.ts';
@@ -32,10 +34,15 @@ export interface BuildGraph {
   resolved: Record<string, string>;
 }
 
+/** The product version the media identifies as: updates built into it may bring it past product.version. */
+export function mediaProductVersion(r: LoadedRecipe): string {
+  return r.updates?.product_version ?? r.product.version;
+}
+
 export function treeinfoText(r: LoadedRecipe, keys: string[] = []): string {
   return formatTreeinfo([
     { name: 'platform', entries: [['name', r.product.platform.name], ['version', r.product.platform.version]] },
-    { name: 'branding', entries: [['name', r.product.brand], ['version', r.product.version]] },
+    { name: 'branding', entries: [['name', r.product.brand], ['version', mediaProductVersion(r)]] },
     { name: 'build', entries: [['number', r.product.build_number]] },
     ...(keys.length ? [{ name: 'keys', entries: keys.map((k, i): [string, string] => [`key${i + 1}`, k]) }] : []),
   ]);
@@ -88,6 +95,23 @@ export function factoryRecipe(r: LoadedRecipe): LoadedRecipe {
   };
 }
 
+/**
+ * The packages of the update trees a recipe includes (updates.include), in
+ * order, with their names: they join the repository and the dom0 group.
+ */
+export function includedUpdatePackages(r: LoadedRecipe): { file: string; name: string }[] {
+  const out: { file: string; name: string }[] = [];
+  for (const dir of r.updates?.include ?? []) {
+    const pkgDir = join(dir, 'Packages');
+    if (!existsSync(pkgDir)) throw new XsforgeError(`${dir} is not an update tree: it has no Packages/`, 'updates.include lists the trees `xsforge update build` writes beside DIR/<name-label>.iso');
+    for (const n of readdirSync(pkgDir).filter((x) => x.endsWith('.rpm') && !x.endsWith('.src.rpm')).sort()) {
+      const file = join(pkgDir, n);
+      out.push({ file, name: parseRpm(readFileSync(file)).name });
+    }
+  }
+  return out;
+}
+
 export interface PlanOptions {
   cacheRoot: string;
   refreshIndex?: boolean;
@@ -134,9 +158,10 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
   const keyFiles = signing ? [`RPM-GPG-KEY-${keyName}`] : [];
   const treeinfo = treeinfoText(r, keyFiles);
   const kernelVersion = rpmVersionFromDebian(kernelPkg.version);
+  const mediaVersion = mediaProductVersion(r);
   const productRpms = productRpmSpecs({
     brand: r.product.brand,
-    productVersion: r.product.version,
+    productVersion: mediaVersion,
     platform: r.product.platform,
     buildNumber: r.product.build_number,
     hypervisor: {
@@ -148,6 +173,13 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
     treeinfo,
     ...(keyStage ? { gpgKey: { name: keyName, file: { stage: 'signing-key', path: keyFiles[0]! } } } : {}),
   });
+  if (mediaVersion !== r.product.version) {
+    // a host from this media is a product.version host with the included updates
+    // applied: what those updates require (product-version = product.version) stays provided
+    const release = productRpms.find((p) => p.name === `${brandSlug(r.product.brand)}-release`)!;
+    release.provides = [...release.provides, `product-version = ${r.product.version}`];
+  }
+  const updatePkgs = includedUpdatePackages(r);
   const extraRpms = (r.rpms ?? []).map((p) => packageFromRecipe(p, r.$dir));
   const rpmDefs: RpmPackageDef[] = [...productRpms, ...(rpmDom0 ? [] : [debianBasePackage(r)]), ...extraRpms];
   const available: Record<string, Stage<any>> = {
@@ -166,9 +198,10 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
   }
   const rpms = rpmPackagesStage({ name: 'rpms', packages: rpmDefs, deps: rpmDeps });
   // base: what identifies and boots the host; dom0: the rest, recipe packages included
-  const dom0Group = new Set(['xsforge-firstboot', 'xsforge-update', ...extraRpms.map((p) => p.name)]);
+  const dom0Group = new Set(['xsforge-firstboot', 'xsforge-update', ...extraRpms.map((p) => p.name), ...updatePkgs.map((p) => p.name)]);
   const repo = await yumRepoStage({
-    rpms: { stages: { rpms } },
+    // the yum-repo stage keeps the newest build of each name (an update may replace a product package)
+    rpms: { stages: { rpms }, ...(updatePkgs.length ? { files: updatePkgs.map((p) => p.file) } : {}) },
     comps: productGroups(rpmDefs.filter((p) => !dom0Group.has(p.name)).map((p) => p.name), [...dom0Group]),
     ...(signing ? { signing, keyName } : {}),
   });

@@ -3,8 +3,8 @@
 // allowed, and all of them are reported at once (sorted by place), so a user
 // fixes a recipe in one round. Pure apart from reading the recipe files and
 // checking that the files they name exist.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { XsforgeError } from '../core/errors.ts';
@@ -88,6 +88,7 @@ export function loadRecipe(path: string): LoadedRecipe {
     if (!partial(pf.data)) issues.push(...ajvIssues(partial.errors ?? [], [pf], pf.data, typos));
     checkEula(pf, issues);
     checkPatches(pf, issues);
+    checkUpdateTrees(pf, issues);
   }
 
   let merged: Record<string, unknown> | undefined;
@@ -129,6 +130,11 @@ export function loadRecipe(path: string): LoadedRecipe {
   const patchFile = files.find((f) => Array.isArray(getAt(f.data, ['hypervisor', 'patches'])));
   if (patchFile) {
     (recipe.hypervisor as Record<string, unknown>).patches = (getAt(patchFile.data, ['hypervisor', 'patches']) as string[]).map((p) => resolve(dirname(patchFile.abs), p));
+  }
+  // update trees are relative to the file that lists them
+  const updatesFile = files.find((f) => Array.isArray(getAt(f.data, ['updates', 'include'])));
+  if (updatesFile) {
+    (recipe.updates as Record<string, unknown>).include = (getAt(updatesFile.data, ['updates', 'include']) as string[]).map((p) => resolve(dirname(updatesFile.abs), p));
   }
   return Object.assign(recipe as unknown as Recipe, { $file: abs, $dir: dirname(abs), $files: files.map((f) => f.abs) });
 }
@@ -280,6 +286,26 @@ function checkPatches(pf: ParsedFile, issues: RecipeIssue[]): void {
     if (!existsSync(file) || !statSync(file).isFile()) {
       const at = locate(pf, ['hypervisor', 'patches', i]);
       issues.push({ file: pf.display, ...position(pf, at.node ?? at.key), path: `hypervisor.patches.${i}`, message: `file not found: ${displayPath(file)} (paths are relative to the recipe file)` });
+    }
+  });
+}
+
+/** Each included update is a built update tree: update.xml and Packages/ with RPMs. */
+function checkUpdateTrees(pf: ParsedFile, issues: RecipeIssue[]): void {
+  const include = getAt(pf.data, ['updates', 'include']);
+  if (!Array.isArray(include)) return;
+  include.forEach((p, i) => {
+    if (typeof p !== 'string' || isAbsolute(p)) return; // the schema reports it
+    const dir = resolve(dirname(pf.abs), p);
+    const packages = join(dir, 'Packages');
+    let problem: string | undefined;
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) problem = `directory not found: ${displayPath(dir)} (paths are relative to the recipe file)`;
+    else if (!existsSync(join(dir, 'update.xml')) || !existsSync(packages) || !readdirSync(packages).some((n) => n.endsWith('.rpm'))) {
+      problem = `${displayPath(dir)} is not an update tree (it needs update.xml and Packages/*.rpm, as \`xsforge update build\` writes beside the ISO)`;
+    }
+    if (problem) {
+      const at = locate(pf, ['updates', 'include', i]);
+      issues.push({ file: pf.display, ...position(pf, at.node ?? at.key), path: `updates.include[${i}]`, message: problem });
     }
   });
 }

@@ -132,6 +132,10 @@ export const RecipeSchema = Type.Object({
     key_name: Pat('keyName', 'the public key on the media and in the key package: RPM-GPG-KEY-<key_name>, named in .treeinfo [keys]'),
     sign_key: Type.Optional(Pat('oneLine', 'the gpg key (id, fingerprint or user id in $GNUPGHOME or ~/.gnupg) that signs the RPMs and repodata/repomd.xml; `xsforge build --sign-key` overrides it; absent: an unsigned build')),
   }, { ...Strict, description: 'the yum repository of product RPMs on the media (Packages/, repodata/)' })),
+  updates: Type.Optional(Type.Object({
+    include: Type.Array(Pat('relativePath', 'an update ISO\'s tree: the directory `xsforge update build` writes beside DIR/<name-label>.iso'), { minItems: 1, uniqueItems: true, description: 'updates the media carries applied, in the order they apply (e.g. the cumulative updates of a CU base-install ISO): every package of their Packages/ joins the repository and the xenserver_dom0 group, so a fresh install records them in /var/update/applied; of packages with one name the newest build is kept. Paths are relative to the recipe file that lists them' }),
+    product_version: Type.Optional(Pat('version', 'the product version the included updates bring the media to (xenserver-release, its product-version, and .treeinfo [branding] version), e.g. 7.1.3; the release package still provides product-version = product.version, which the included updates require. install.img, the dom0 image and the boot menus keep product.version')),
+  }, { ...Strict, description: 'updates built into the media (a cumulative update\'s base-install ISO; `xsforge update rollup` writes such a recipe)' })),
   rpms: Type.Optional(Type.Array(RpmPackageRecipeSchema, { description: 'more product RPMs, besides the built-in ones (hypervisor, kernel, release, first boot, keys); files come from build stages ({stage, path}), files next to the recipe ({repo}) or inline text ({text})' })),
 }, { ...Strict, title: 'xsforge recipe', description: 'what xsforge builds: one YAML file, optionally extending another' });
 

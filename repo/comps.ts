@@ -111,6 +111,8 @@ const parser = new XMLParser({
 
 /** Reads comps XML back (what yum/dnf would see): groups with their package lists. */
 export function parseComps(xml: string): CompsGroup[] {
+  // comps needs no entities; declared ones could expand without bound or name a file to read
+  if (/<!ENTITY\b/.test(xml.replace(/<!--[\s\S]*?-->/g, ''))) throw new XsforgeError('comps XML declares entities (<!ENTITY ...>), which are not allowed');
   let doc: any;
   try {
     doc = parser.parse(xml);

@@ -21,6 +21,8 @@ import type { ToolName } from '../core/tools.ts';
 import { renderComps, type CompsGroup } from './comps.ts';
 import { findSigningKey, openGpgSigner, type Signer } from './signer.ts';
 import { decompressMetadata, parseRepomd, scanPrimaryNames } from './verify.ts';
+import { parseRpm } from '../packages/rpm-header.ts';
+import { compareEvr, formatEvr, type Evr } from '../updates/rpmvercmp.ts';
 
 export interface SigningOptions {
   /** key id, fingerprint or user id in the keyring */
@@ -82,7 +84,16 @@ export async function yumRepoStage(o: YumRepoStageOptions): Promise<Stage<Json>>
     async run(ctx) {
       const rpms: string[] = [];
       for (const alias of Object.keys(o.rpms.stages ?? {}).sort()) rpms.push(...await findRpms(ctx.dep(alias)));
-      for (const k of Object.keys(inputFiles)) rpms.push(ctx.inputFile(k));
+      const extra = Object.keys(inputFiles).map((k) => ctx.inputFile(k));
+      rpms.push(...extra);
+      // extra files (e.g. the packages of updates built into the media) may hold
+      // newer builds of packages the stages made: one build per name goes in
+      if (extra.length) {
+        const headers = await Promise.all(rpms.map(async (file) => ({ file, ...parseRpm(await readFile(file)) })));
+        const { keep, dropped } = newestByName(headers);
+        for (const d of dropped) ctx.log(`left out ${d.nevra} (${basename(d.file)}): ${d.by.nevra} (${basename(d.by.file)}) is ${d.same ? 'the same version' : 'newer'}`);
+        rpms.splice(0, rpms.length, ...keep);
+      }
       const signer = o.signing && await openGpgSigner({ ...o.signing, sourceDateEpoch: ctx.sourceDateEpoch, run: ctx.run });
       if (signer && signer.fingerprint !== key?.fingerprint) {
         throw new XsforgeError(`signing key '${o.signing!.key}' now names ${signer.fingerprint}, not ${key?.fingerprint} as when the build started`, 'the keyring changed during the build; run it again');
@@ -94,6 +105,31 @@ export async function yumRepoStage(o: YumRepoStageOptions): Promise<Stage<Json>>
       });
     },
   });
+}
+
+export interface RpmIdentity extends Evr {
+  file: string;
+  name: string;
+  arch: string;
+}
+
+/**
+ * One build per package name: the newest in rpm's version order; of equal
+ * versions the first listed (stage outputs come before extra files). Returns
+ * the files kept in their original order and what was left out, and why.
+ */
+export function newestByName(pkgs: RpmIdentity[]): { keep: string[]; dropped: { file: string; nevra: string; same: boolean; by: { file: string; nevra: string } }[] } {
+  const nevraOf = (p: RpmIdentity) => `${p.name}-${formatEvr(p)}.${p.arch}`;
+  const best = new Map<string, RpmIdentity>();
+  for (const p of pkgs) {
+    const b = best.get(p.name);
+    if (!b || compareEvr(p, b) > 0) best.set(p.name, p);
+  }
+  const dropped = pkgs.filter((p) => best.get(p.name) !== p).map((p) => {
+    const b = best.get(p.name)!;
+    return { file: p.file, nevra: nevraOf(p), same: compareEvr(p, b) === 0, by: { file: b.file, nevra: nevraOf(b) } };
+  });
+  return { keep: pkgs.filter((p) => best.get(p.name) === p).map((p) => p.file), dropped };
 }
 
 /** Every binary .rpm under a directory, sorted by path. */

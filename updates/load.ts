@@ -3,7 +3,7 @@
 // file:line:column, the field path and what is allowed, all at once, like the
 // recipe loader (whose helpers we reuse). Reads the spec and the .rpm files it
 // names; writes nothing.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Node } from 'yaml';
@@ -60,12 +60,12 @@ function displayPath(abs: string): string {
 }
 
 /** Reads, checks and returns the spec; UpdateSpecError listing every problem otherwise. */
-export function loadUpdateSpec(path: string, overrides: UpdateSpecOverrides = {}): UpdateSpec {
+export function loadUpdateSpec(path: string, overrides: UpdateSpecOverrides = {}, opts: { allowEmptyPayload?: boolean } = {}): UpdateSpec {
   const abs = resolve(path);
   if (!existsSync(abs) || !statSync(abs).isFile()) {
     throw new XsforgeError(`update spec not found: ${displayPath(abs)}`, 'examples are in examples/updates/ (e.g. examples/updates/XS71ECU2001.yaml)');
   }
-  const r = parseUpdateSpec(readFileSync(abs, 'utf8'), { file: abs, overrides });
+  const r = parseUpdateSpec(readFileSync(abs, 'utf8'), { file: abs, overrides, allowEmptyPayload: opts.allowEmptyPayload });
   if (!r.spec) throw new UpdateSpecError(r.errors);
   return r.spec;
 }
@@ -74,6 +74,14 @@ export interface ParseUpdateSpecOptions {
   /** absolute path of the spec: rpm files and {repo} sources are relative to its directory */
   file: string;
   overrides?: UpdateSpecOverrides;
+  /** a cumulative update read by the rollup, whose payload comes from the hotfixes */
+  allowEmptyPayload?: boolean;
+}
+
+/** True when `file` (an existing path below `dir`) really lies outside `dir`: a symlink on the way leads out. */
+function escapesDir(dir: string, file: string): boolean {
+  const real = relative(realpathSync(dir), realpathSync(file));
+  return isAbsolute(real) || real === '..' || real.startsWith('../');
 }
 
 /** Every problem in a spec's text, and the spec when there are none. */
@@ -99,7 +107,14 @@ export function parseUpdateSpec(text: string, o: ParseUpdateSpecOptions): { spec
     errors.push({ file: display, line: pos.line, column: pos.col, path: '', message: `YAML syntax error: ${err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}` });
   }
   if (errors.length) return { errors };
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // yaml reports an alias to a missing anchor, or too many aliases (an alias bomb),
+    // only here, as a ReferenceError: a syntax problem of the spec
+    return { errors: [{ file: display, line: 1, column: 1, path: '', message: `YAML error: ${(err as Error).message}` }] };
+  }
   if (data === null || data === undefined) return { errors: [{ file: display, line: 1, column: 1, path: '', message: 'the update spec is empty' }] };
   const validate = getValidator();
   if (!validate(data)) {
@@ -137,9 +152,13 @@ export function parseUpdateSpec(text: string, o: ParseUpdateSpecOptions): { spec
   });
 
   // ---- the payload ----
-  const files = d.rpms.files ?? [];
-  const models = d.rpms.packages ?? [];
-  if (files.length + models.length === 0) at(['rpms'], 'the update has no packages: list .rpm files under rpms.files or package models under rpms.packages', true);
+  if (d.base_install_product_version !== undefined && d.kind !== 'cumulative-update') at(['base_install_product_version'], `base_install_product_version applies to kind cumulative-update only (this is a ${d.kind})`);
+  const files = d.rpms?.files ?? [];
+  const models = d.rpms?.packages ?? [];
+  if (files.length + models.length === 0 && !(o.allowEmptyPayload && d.kind === 'cumulative-update')) {
+    if (d.rpms) at(['rpms'], 'the update has no packages: list .rpm files under rpms.files or package models under rpms.packages', true);
+    else at([], 'missing required field \'rpms\' in the top level: the update has no packages (list .rpm files under rpms.files or package models under rpms.packages)', true, ['rpms']);
+  }
   const seen = new Map<string, string>();
   const control = controlPackageName(self);
   const claim = (name: string, segs: Segment[]) => {
@@ -173,6 +192,8 @@ export function parseUpdateSpec(text: string, o: ParseUpdateSpecOptions): { spec
     const rel = relative(dir, abs);
     if (rel.startsWith('..') || isAbsolute(rel)) return at(['rpms', 'files', i], `${f} is outside the spec's directory (paths are relative to the spec and stay below it)`);
     if (!existsSync(abs) || !statSync(abs).isFile()) return at(['rpms', 'files', i], `unknown RPM: no file ${displayPath(abs)} (paths are relative to the spec file)`);
+    // a symlink below the spec's directory must not lead out of it either
+    if (escapesDir(dir, abs)) return at(['rpms', 'files', i], `${f} is a symlink to ${realpathSync(abs)}, outside the spec's directory (paths stay below the spec)`);
     const bytes = readFileSync(abs);
     if (!isRpm(bytes)) return at(['rpms', 'files', i], `${f} is not an RPM package (no lead magic ED AB EE DB)`);
     let info;
@@ -202,6 +223,7 @@ export function parseUpdateSpec(text: string, o: ParseUpdateSpecOptions): { spec
       if ('repo' in f.from) {
         const src = resolve(dir, f.from.repo);
         if (!existsSync(src) || !statSync(src).isFile()) at([...segs, 'files', j, 'from', 'repo'], `file not found: ${displayPath(src)} (paths are relative to the spec file)`);
+        else if (escapesDir(dir, src)) at([...segs, 'files', j, 'from', 'repo'], `${f.from.repo} is a symlink to ${realpathSync(src)}, outside the spec's directory (paths stay below the spec)`);
       }
     });
     const isModulePkg = modulePaths(pkg.files.map((x) => x.to), pkg.dirs, segs);
@@ -235,6 +257,7 @@ export function parseUpdateSpec(text: string, o: ParseUpdateSpecOptions): { spec
         uuid: (d.rolled_up_by.uuid ?? updateUuid(d.rolled_up_by.name_label, d.rolled_up_by.version!)).toLowerCase(),
       },
     } : {}),
+    ...(d.base_install_product_version ? { baseInstallProductVersion: d.base_install_product_version } : {}),
     livepatch: d.livepatch ?? false,
     enforceHomogeneity: d.enforce_homogeneity ?? false,
     license: d.license ?? DEFAULT_CONTROL_LICENSE,

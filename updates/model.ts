@@ -37,6 +37,8 @@ export interface UpdateSpec {
   /** cumulative updates: the hotfixes they contain */
   rollsUp: { nameLabel: string; version: string }[];
   rolledUpBy?: { nameLabel: string; uuid: string };
+  /** cumulative updates: the product version of the CU's base-install ISO (xsforge update rollup) */
+  baseInstallProductVersion?: string;
   livepatch: boolean;
   enforceHomogeneity: boolean;
   license: string;

@@ -60,10 +60,11 @@ export const UPDATE_SPEC_SCHEMA = Type.Object({
   enforce_homogeneity: Type.Optional(Type.Boolean({ description: 'every host of a pool must have it (update.xml enforce-homogeneity); default false' })),
   license: Type.Optional(Pat('oneLine', 'licence tag of the control package; default MIT')),
   source_date_epoch: Type.Optional(Type.Integer({ minimum: 86400, description: 'SOURCE_DATE_EPOCH of the build (seconds); default 1644364800 (2022-02-09, the CU2 release notes date)' })),
-  rpms: Type.Object({
+  base_install_product_version: Type.Optional(Type.String({ pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$', description: 'cumulative updates made by `xsforge update rollup`: the product version of the CU\'s base-install ISO (its xenserver-release and .treeinfo [branding] version), x.y.z, e.g. 7.1.3; default: the base recipe\'s' })),
+  rpms: Type.Optional(Type.Object({
     files: Type.Optional(Type.Array(Pat('rpmFile', 'a built package'), { uniqueItems: true, description: 'ready .rpm files, relative to this spec' })),
     packages: Type.Optional(Type.Array(RpmPackageRecipeSchema, { description: 'packages built from inline models (the recipe\'s rpms form)' })),
-  }, { ...Strict, description: 'the payload: .rpm files and/or package models; at least one package in all' }),
+  }, { ...Strict, description: 'the payload: .rpm files and/or package models; at least one package in all (a cumulative update given to `xsforge update rollup` may have none: its payload comes from the hotfixes)' })),
 }, { ...Strict, description: 'an update: supplemental pack, driver disk, hotfix or cumulative update' });
 
 export type UpdateSpecDocument = Static<typeof UPDATE_SPEC_SCHEMA>;

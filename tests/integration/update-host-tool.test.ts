@@ -51,6 +51,8 @@ interface UpdateFixture {
   controlInGroup?: boolean;
   /** false: a control package that breaks the contract by not installing /var/update/applied/<uuid> */
   controlRecords?: boolean;
+  /** cumulative updates: hotfixes the control package provides (as xsforge update rollup writes them) */
+  rollsUp?: { name: string; version: string }[];
 }
 
 function uuidOf(name: string): string {
@@ -92,7 +94,8 @@ async function makeUpdate(u: UpdateFixture): Promise<string> {
   const xml = updateXml(u);
   const control = rpmModel({
     name: `control-${u.name}`, version: u.version, summary: `control package of update ${u.name}`,
-    provides: [`xsforge-update(${u.name}) = ${u.version}`], requires: u.requires, conflicts: u.conflicts,
+    provides: [`xsforge-update(${u.name}) = ${u.version}`, ...(u.rollsUp ?? []).map((h) => `xsforge-update(${h.name}) = ${h.version}`)],
+    requires: u.requires, conflicts: u.conflicts,
     files: u.controlRecords === false ? [] : [{ from: { text: xml }, to: `/var/update/applied/${uuidOf(u.name)}`, mode: 0o644 }],
   });
   const built = await Promise.all([...u.payload.map(rpmModel), control].map((m) =>
@@ -175,6 +178,11 @@ const HOTFIX: UpdateFixture = {
   requires: ['xsforge-update(XS71ECU2)', 'product-version = 7.1.2'],
   payload: [{ name: 'xs-agent', version: '1.0.1' }],
 };
+const CU3: UpdateFixture = {
+  name: 'XS71ECU3', version: '3.0', description: 'Cumulative update 3, rolling up XS71ECU2001', guidance: 'restartHost',
+  requires: ['xsforge-update(XS71ECU2)', 'product-version = 7.1.2'], rollsUp: [{ name: 'XS71ECU2001', version: '1.0' }],
+  payload: [{ name: 'xs-agent', version: '1.0.1' }, { name: 'xs-tools', version: '1.3' }],
+};
 const FUTURE: UpdateFixture = {
   name: 'XS99PACK', version: '1.0', description: 'A pack for a later release',
   requires: ['product-version = 9.9.9'], payload: [{ name: 'xs-future', version: '1.0' }],
@@ -216,7 +224,7 @@ test.before(async () => {
     rpmModel({ name: 'xs-tools', version: '1.0' }),
   ].map((m) => buildRpm(m, { outDir: base, workDir: join(base, `w-${m.name}`), sourceDateEpoch: EPOCH })))).map((b) => b.file);
   // one at a time: they share the gpg-agent, and rpmsign's gpg calls are serial anyway
-  for (const u of [CU1, CU2, HOTFIX, FUTURE, OLD_DRIVER, DRIVER, SNMP, UNSIGNED_RPMS, NO_RECORD]) media[u.name] = await makeUpdate(u);
+  for (const u of [CU1, CU2, CU3, HOTFIX, FUTURE, OLD_DRIVER, DRIVER, SNMP, UNSIGNED_RPMS, NO_RECORD]) media[u.name] = await makeUpdate(u);
 });
 
 test.after(async () => {
@@ -312,6 +320,21 @@ test('CU2 straight onto the base is PREREQUISITE_MISSING (CU1); CU1, CU2, hotfix
   assert.equal(await installed(root, 'xs-tools', 'xs-agent', 'xenserver-release'), ['xs-tools-1.2-1', 'xs-agent-1.0.1-1', 'xenserver-release-7.1.2-1']);
   const json = JSON.parse((await tool(root, 'list', '--json')).out) as Array<Record<string, string>>;
   assert.equal(json.map((u) => u['name-label']), ['XS71ECU1', 'XS71ECU2', 'XS71ECU2001']);
+});
+
+test('a hotfix rolled up into an applied CU is UPDATE_ALREADY_APPLIED naming the CU; nothing changes', async () => {
+  const root = await makeRoot();
+  for (const u of [CU1, CU2, CU3]) assert.is((await tool(root, 'apply', media[u.name])).code, 0, u.name);
+  const before = await installed(root, '-a');
+  for (const cmd of ['precheck', 'apply']) {
+    expectError(await tool(root, cmd, media[HOTFIX.name]), 'UPDATE_ALREADY_APPLIED', 6,
+      /update XS71ECU2001 1\.0 \([0-9a-f-]+\) is already applied: it is rolled up in XS71ECU3, which is applied \(control-XS71ECU3-3\.0-1 provides xsforge-update\(XS71ECU2001\) = 1\.0\)/);
+  }
+  assert.equal((await installed(root, '-a')).sort(), before.sort());
+  assert.equal(await installed(root, 'control-XS71ECU2001'), ['package control-XS71ECU2001 is not installed']);
+  // on CU2 alone the same hotfix still applies: only a CU that provides it makes it applied
+  const cu2Only = await makeRoot();
+  for (const u of [CU1, CU2, HOTFIX]) assert.is((await tool(cu2Only, 'apply', media[u.name])).code, 0, u.name);
 });
 
 test('wrong server version: product-version 9.9.9 and another kernel are WRONG_SERVER_VERSION; the dom0 kernel\'s driver disk applies', async () => {
