@@ -172,8 +172,18 @@ function parseFile(abs: string, issues: RecipeIssue[]): ParsedFile {
     const what = err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     issues.push({ file: display, line: pos.line, column: pos.col, path: '', message: `YAML syntax error: ${what}` });
   }
-  const syntaxOk = doc.errors.length === 0;
-  return { abs, display, text, doc, lineCounter, data: syntaxOk ? doc.toJS() : undefined, syntaxOk };
+  let syntaxOk = doc.errors.length === 0;
+  let data: unknown;
+  if (syntaxOk) {
+    try {
+      data = doc.toJS();
+    } catch (err) {
+      // an alias to a missing anchor, or too many aliases (an alias bomb), surfaces only here
+      issues.push({ file: display, line: 1, column: 1, path: '', message: `YAML error: ${(err as Error).message}` });
+      syntaxOk = false;
+    }
+  }
+  return { abs, display, text, doc, lineCounter, data, syntaxOk };
 }
 
 // ---- turning ajv errors into located, readable issues ----

@@ -306,4 +306,21 @@ test('closest suggests near misses only', () => {
   assert.is(closest('flavour', ['package']), undefined);
 });
 
+test('an alias without an anchor, and an alias bomb, are YAML errors, not crashes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xsf-recipe-alias-'));
+  try {
+    const dangling = join(dir, 'dangling.yaml');
+    writeFileSync(dangling, 'name: x\ndescription: *nope\n');
+    assert.throws(() => loadRecipe(dangling), (e: Error) => /YAML error: Unresolved alias/.test(e.message));
+    const bomb = join(dir, 'bomb.yaml');
+    const rows = ['a: &a [1,1,1,1,1,1,1,1,1,1]'];
+    for (const [k, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd']]) rows.push(`${k}: &${k} [${Array(10).fill(`*${prev}`).join(',')}]`);
+    rows.push(`f: [${Array(10).fill('*e').join(',')}]`);
+    writeFileSync(bomb, rows.join('\n') + '\n');
+    assert.throws(() => loadRecipe(bomb), (e: Error) => /YAML error: Excessive alias count/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test.run();
