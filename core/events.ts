@@ -102,3 +102,76 @@ export function pickReporter(opts: { json?: boolean; explain?: boolean; quiet?: 
   if (process.stderr.isTTY) return new TtyReporter(process.stderr, opts.explain);
   return new PlainReporter(process.stderr, opts.explain);
 }
+
+/** One stage as the build report draws it; times are ms from build-start. */
+export interface TimelineStage {
+  stage: string;
+  status: 'ran' | 'cached' | 'failed' | 'skipped';
+  startMs: number;
+  durationMs: number;
+  /** first line of the error of a failed stage, or why a stage was skipped */
+  note?: string;
+}
+
+export interface BuildTimeline {
+  /** wall-clock ms since the Unix epoch of build-start */
+  startedAt: number;
+  durationMs: number;
+  ok: boolean;
+  /** the -j the engine ran with: at most this many stages run at once */
+  jobs: number;
+  stages: TimelineStage[];
+}
+
+/**
+ * Passes every event on to another reporter and keeps the stage timeline for
+ * the build report. Start times come from stage-start (emitted once the stage
+ * holds one of the -j slots), so the intervals show real slot occupancy.
+ */
+export class RecordingReporter implements Reporter {
+  private t0: number | undefined;
+  private end: number | undefined;
+  private ok = false;
+  private readonly starts = new Map<string, number>();
+  private readonly stages: TimelineStage[] = [];
+
+  constructor(private readonly inner: Reporter, private readonly jobs: number) {}
+
+  emit(e: BuildEvent): void {
+    this.record(e);
+    this.inner.emit(e);
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+
+  private record(e: BuildEvent): void {
+    if (e.type === 'build-start') this.t0 = e.time;
+    const t0 = this.t0 ?? e.time;
+    this.t0 = t0;
+    switch (e.type) {
+      case 'stage-start': this.starts.set(e.stage, e.time); break;
+      case 'stage-cached': this.stages.push({ stage: e.stage, status: 'cached', startMs: e.time - t0, durationMs: 0 }); break;
+      case 'stage-finish':
+      case 'stage-failed': {
+        // a stage can fail before it emits stage-start (scratch directory); then its duration says when it began
+        const start = this.starts.get(e.stage) ?? e.time - e.durationMs;
+        this.stages.push({
+          stage: e.stage, status: e.type === 'stage-finish' ? 'ran' : 'failed', startMs: Math.max(0, start - t0), durationMs: e.time - start,
+          ...(e.type === 'stage-failed' ? { note: e.error.split('\n')[0].slice(0, 300) } : {}),
+        });
+        break;
+      }
+      case 'stage-skipped': this.stages.push({ stage: e.stage, status: 'skipped', startMs: e.time - t0, durationMs: 0, note: e.because }); break;
+      case 'build-finish': this.end = e.time; this.ok = e.ok; break;
+      default: break;
+    }
+  }
+
+  /** The timeline so far; a build that threw before build-finish ends now and is not ok. */
+  timeline(now = Date.now()): BuildTimeline {
+    const t0 = this.t0 ?? now;
+    return { startedAt: t0, durationMs: (this.end ?? now) - t0, ok: this.end !== undefined && this.ok, jobs: this.jobs, stages: [...this.stages] };
+  }
+}

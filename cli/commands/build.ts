@@ -3,7 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { join, resolve } from 'node:path';
 import { StageCache, defaultCacheRoot } from '../../core/cache.ts';
 import { runGraph } from '../../core/engine.ts';
-import { pickReporter } from '../../core/events.ts';
+import { RecordingReporter, pickReporter } from '../../core/events.ts';
 import { outputIsCurrent, publish } from '../../core/output.ts';
 import { requireTool, type ToolName } from '../../core/tools.ts';
 import { collectStages } from '../../core/engine.ts';
@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { XsforgeError } from '../../core/errors.ts';
 import { validateAnswerFile } from '../../answerfiles/parse.ts';
 import { DEFAULT_RECIPE, epochFor } from '../shared.ts';
+import { readCarriedTimeline, writeBuildReport } from '../../report/write.ts';
 
 export function register(program: Command): void {
   program.command('build')
@@ -56,15 +57,24 @@ export function register(program: Command): void {
       const tools = new Set<ToolName>(['apt-get']);
       for (const s of collectStages(graph.targets)) for (const t of s.tools ?? []) tools.add(t);
       for (const t of tools) requireTool(t);
-      const reporter = pickReporter({ json: o.json, explain: o.explain, quiet: o.quiet });
+      // records the stage timeline for output/<name>/report.html
+      const reporter = new RecordingReporter(pickReporter({ json: o.json, explain: o.explain, quiet: o.quiet }), Number(o.jobs));
+      const outDir = resolve(o.output, recipe.name);
+      const lastRun = readCarriedTimeline(outDir);
+      // a report that cannot be written costs a warning, never the build
+      const writeReport = (published: boolean, res?: Awaited<ReturnType<typeof runGraph>>) =>
+        writeBuildReport({ outDir, recipe, timeline: reporter.timeline(), published, results: res, lastRun })
+          .catch((e) => { process.stderr.write(`warning: cannot write the build report: ${(e as Error).message}\n`); });
       if (!o.quiet && !o.json && !(o.signKey ?? recipe.repository?.sign_key)) process.stderr.write('note: unsigned build (no --sign-key, no repository.sign_key): RPMs and repodata carry no signature\n');
       let results;
       try {
         results = await runGraph(graph.targets, { cache, reporter, jobs: Number(o.jobs), sourceDateEpoch: epoch, scope: recipe.name, explain: o.explain, force: o.force });
+      } catch (e) {
+        await writeReport(false);
+        throw e;
       } finally {
         reporter.close();
       }
-      const outDir = resolve(o.output, recipe.name);
       const sources = graph.artifacts(results);
       // sorted: stages finish in any order when they run in parallel
       const stages = Object.fromEntries([...results.values()].map((r) => [r.stage.name, r.key]).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -79,8 +89,9 @@ export function register(program: Command): void {
         });
         published = true;
       }
+      await writeReport(published, results);
       const iso = join(outDir, sources[0].path);
-      if (o.json) process.stdout.write(`${JSON.stringify({ type: 'result', output: outDir, iso, manifest: join(outDir, 'manifest.json'), published, durationMs: Date.now() - started, time: Date.now() })}\n`);
+      if (o.json) process.stdout.write(`${JSON.stringify({ type: 'result', output: outDir, iso, manifest: join(outDir, 'manifest.json'), report: join(outDir, 'report.html'), published, durationMs: Date.now() - started, time: Date.now() })}\n`);
       else process.stderr.write(`${published ? 'wrote' : 'up to date:'} ${iso}\n`);
     });
 }
