@@ -3,10 +3,11 @@
 //   noop-rebuild   whole `xsforge build` process with everything cached, vs a bare `node` start
 //   iso-mastering  our ISO stage (tree assembly, xorriso through core/exec, output hashing) vs a bare
 //                  xorriso call with the same arguments on the same tree
-//   pxe-10k-hosts  inventory of 10,000 hosts -> parse, answer files, pxelinux/GRUB configs and the
-//                  whole tree (writeNetbootTree) vs a plain loop writing the same number of small files
+//   pxe-10k-hosts  inventory of 10,000 hosts -> parse, answer files (each validated), pxelinux/GRUB configs
+//                  and the whole tree (writeNetbootTree) vs a plain loop writing the same number of small files
 //   repo-metadata  our repository step (assembleRepository: lay out Packages/, createrepo_c, read-back
 //                  check) for 1,000 small packages vs a bare createrepo_c with the same arguments
+// `npm run bench -- NAME...` runs only the benchmarks named.
 import { spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,8 +18,7 @@ import { xorrisoArgs } from '../media/stages.ts';
 import { run } from '../core/exec.ts';
 import { assembleRepository, createrepoArgv } from '../repo/stage.ts';
 import { makeTestRpms } from '../tests/lib/rpm-fixtures.ts';
-import { netbootHost } from '../cli/commands/pxe.ts';
-import { hostAnswerFile } from '../inventory/answers.ts';
+import { inventoryNetboot } from '../cli/commands/pxe.ts';
 import { parseInventory } from '../inventory/load.ts';
 import { buildMenu } from '../media/menu.ts';
 import { PXELINUX_FILES, writeNetbootTree } from '../netboot/tree.ts';
@@ -45,12 +45,20 @@ function report(r: Omit<Result, 'ratio'>): void {
   console.log(`${r.name.padEnd(16)} ${r.value.toFixed(3)} ${r.unit}   baseline (${r.baselineName}) ${r.baseline.toFixed(3)} ${r.unit}   ratio ${full.ratio.toFixed(2)}x${r.target ? `   target ${r.target}` : ''}${met}`);
 }
 
+// `npm run bench -- pxe-10k-hosts ...` runs only the named benchmarks (results.json keeps the others' last figures)
+const only = process.argv.slice(2);
+const known = ['noop-rebuild', 'iso-mastering', 'repo-metadata', 'pxe-10k-hosts'];
+for (const name of only) if (!known.includes(name)) throw new Error(`unknown benchmark ${name} (known: ${known.join(', ')})`);
+const want = (name: string) => only.length === 0 || only.includes(name);
+
 const output = mkdtempSync(join(tmpdir(), 'xsf-bench-'));
-console.log('warming: building the default recipe (cached stages are reused)...');
-time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
+if (want('noop-rebuild') || want('iso-mastering')) {
+  console.log('warming: building the default recipe (cached stages are reused)...');
+  time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
+}
 
 // no-op rebuild: the whole CLI process, five runs, median
-{
+if (want('noop-rebuild')) {
   const runs = Array.from({ length: 5 }, () => time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]));
   const base = Array.from({ length: 5 }, () => time([process.execPath, '-e', '0']));
   const v = median(runs);
@@ -58,7 +66,7 @@ time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
 }
 
 // ISO mastering: our stage forced to rerun, vs bare xorriso on the stage's tree
-{
+if (want('iso-mastering')) {
   const ours: number[] = [];
   for (let i = 0; i < 3; i++) ours.push(time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output, '--force', 'iso']));
   const noop = median(Array.from({ length: 3 }, () => time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output])));
@@ -83,7 +91,7 @@ time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
 }
 
 // repository metadata for 1,000 small packages (fixtures made once, kept in the cache)
-{
+if (want('repo-metadata')) {
   const fixtures = join(defaultCacheRoot(), 'bench', 'rpms-1000');
   if (!existsSync(join(fixtures, 'done'))) {
     console.log('making 1,000 small test RPMs (once; kept in the cache)...');
@@ -112,7 +120,7 @@ time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
 }
 
 // network-boot trees for 10,000 hosts: from the hosts file text to the written tree
-{
+if (want('pxe-10k-hosts')) {
   const N = 10_000;
   const hex = (i: number) => [(i >> 8) & 0xff, i & 0xff].map((b) => b.toString(16).padStart(2, '0')).join(':');
   const yaml = [
@@ -133,33 +141,45 @@ time([process.execPath, cli, 'build', DEFAULT_RECIPE, '-q', '-o', output]);
   const base = 'http://192.0.2.10:8080';
   const ours: number[] = [];
   const plain: number[] = [];
+  const phases: { parse: number; generate: number; tree: number }[] = [];
   for (let round = 0; round < 3; round++) {
     const t = process.hrtime.bigint();
     const parsed = parseInventory(yaml, 'bench-hosts.yaml');
     if (!parsed.inventory) throw new Error(`bench inventory invalid: ${parsed.errors[0]?.message}`);
-    const hosts = parsed.inventory.hosts.map((h) => netbootHost(h, base));
-    const answers = Object.fromEntries(parsed.inventory.hosts.map((h) => [h.mac, hostAnswerFile(h, { repoUrl: base })]));
+    const t1 = process.hrtime.bigint();
+    // as `xsforge pxe` does it: boot entries, answer files, each answer file validated as it is written
+    const { hosts, answers, checkAnswer } = inventoryNetboot(parsed.inventory.hosts, base);
+    const t2 = process.hrtime.bigint();
     await writeNetbootTree({
       menu, id, hosts, out: join(output, `pxe-tree-${round}`), baseUrl: base,
       sources: { xenGz: join(src, 'xen.gz'), vmlinuz: join(src, 'vmlinuz'), installImg: join(src, 'install.img'), syslinuxDir: src, grubNetImage: join(src, 'grubx64.efi') },
-      httpTree: { repoDir: src, answers },
+      httpTree: { repoDir: src, answers, checkAnswer },
     });
-    ours.push(Number(process.hrtime.bigint() - t) / 1e9);
+    const t3 = process.hrtime.bigint();
+    ours.push(Number(t3 - t) / 1e9);
+    phases.push({ parse: Number(t1 - t) / 1e9, generate: Number(t2 - t1) / 1e9, tree: Number(t3 - t2) / 1e9 });
     // the baseline: the same number of small files (a pxelinux file and an answer file per host)
     const dir = mkdtempSync(join(output, 'plain-'));
-    const t2 = process.hrtime.bigint();
+    const tPlain = process.hrtime.bigint();
     for (let i = 0; i < N; i++) {
       writeFileSync(join(dir, `01-${i}`), `DEFAULT x\nLABEL x\n  KERNEL mboot.c32\n  APPEND host ${i}\n`);
       writeFileSync(join(dir, `${i}.xml`), `<installation mode="fresh"><hostname>host-${i}</hostname></installation>\n`);
     }
-    plain.push(Number(process.hrtime.bigint() - t2) / 1e9);
+    plain.push(Number(process.hrtime.bigint() - tPlain) / 1e9);
   }
   const v = median(ours);
   report({ name: 'pxe-10k-hosts', value: v, unit: 's', baseline: median(plain), baselineName: `plain loop, ${2 * N} small files`, target: '< 5 s', met: v < 5, samples: ours });
   console.log(`                 per host: ${(v / N * 1e6).toFixed(0)} us`);
+  const phase = (k: keyof (typeof phases)[number]) => median(phases.map((p) => p[k])).toFixed(3);
+  console.log(`                 phases (median s): inventory ${phase('parse')}, entries + answer files ${phase('generate')}, tree (configs, validation, writes) ${phase('tree')}`);
 }
 
 mkdirSync(join(REPO_ROOT, 'output', 'bench'), { recursive: true });
-writeFileSync(join(REPO_ROOT, 'output', 'bench', 'results.json'), `${JSON.stringify({ time: new Date().toISOString(), results }, null, 2)}\n`);
-console.log(`results: ${join(REPO_ROOT, 'output', 'bench', 'results.json')}`);
+const resultsFile = join(REPO_ROOT, 'output', 'bench', 'results.json');
+// a partial run replaces its own entries and keeps the rest of the previous run's
+const kept: Result[] = only.length && existsSync(resultsFile)
+  ? (JSON.parse(readFileSync(resultsFile, 'utf8')).results as Result[]).filter((r) => !results.some((x) => x.name === r.name))
+  : [];
+writeFileSync(resultsFile, `${JSON.stringify({ time: new Date().toISOString(), results: [...kept, ...results] }, null, 2)}\n`);
+console.log(`results: ${resultsFile}`);
 rmSync(output, { recursive: true, force: true });

@@ -84,3 +84,83 @@ export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult>
 export function haveCommand(cmd: string): boolean {
   return findOnPath(cmd) !== undefined;
 }
+
+export interface StartOptions {
+  cwd?: string;
+  /** merged over process.env */
+  env?: Record<string, string | undefined>;
+  /** called with each chunk of stderr+stdout (a server's log) */
+  onOutput?: (chunk: string) => void;
+  /** how many bytes of output to keep for outputTail() */
+  tailBytes?: number;
+}
+
+export interface RunningProcess {
+  argv: string[];
+  pid: number;
+  /** settles once the process has ended, however it ended (never rejects) */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** the end of its output so far, for error messages */
+  outputTail(): string;
+  /** SIGTERM, SIGKILL after graceMs (default 5000); resolves once it has ended */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a long-running tool (a server) that run() would wait for forever:
+ * argument array, no shell, stdin closed, output passed to onOutput and kept
+ * for errors. Resolves once the process exists; rejects with MissingToolError
+ * (or ToolError) when it cannot be started. Whether it is ready is the caller's
+ * question (e.g. a log line). A process still running when Node exits gets SIGTERM.
+ */
+export function startProcess(argv: string[], opts: StartOptions = {}): Promise<RunningProcess> {
+  const [cmd, ...args] = argv;
+  const tailBytes = opts.tailBytes ?? 4000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let tail = '';
+    const onChunk = (chunk: Buffer) => {
+      const s = chunk.toString('utf8');
+      tail = (tail + s).slice(-tailBytes);
+      opts.onOutput?.(s);
+    };
+    child.stdout.on('data', onChunk);
+    child.stderr.on('data', onChunk);
+    const killOnExit = () => { child.kill('SIGTERM'); };
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
+      child.on('close', (code, signal) => {
+        process.off('exit', killOnExit);
+        done({ code, signal });
+      });
+    });
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      process.off('exit', killOnExit);
+      if (err.code === 'ENOENT') {
+        const known = Object.values(HOST_TOOLS).find((t) => t.command === cmd);
+        reject(known ? new MissingToolError(cmd, known.debianPackage) : new ToolError(argv, null, null, `cannot run: ${err.message}`));
+      } else reject(new ToolError(argv, null, null, err.message));
+    });
+    child.once('spawn', () => {
+      process.on('exit', killOnExit);
+      resolve({
+        argv,
+        pid: child.pid!,
+        exited,
+        outputTail: () => tail,
+        stop: async (graceMs = 5000) => {
+          if (child.exitCode === null && child.signalCode === null) {
+            child.kill('SIGTERM');
+            const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+            await exited;
+            clearTimeout(timer);
+          }
+          await exited;
+        },
+      });
+    });
+  });
+}

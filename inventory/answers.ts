@@ -2,6 +2,7 @@
 // project's one generator. Pure.
 import { XsforgeError } from '../core/errors.ts';
 import { AnswerFileGenerateError, generateAnswerFile } from '../answerfiles/generate.ts';
+import { parseAnswerFile } from '../answerfiles/parse.ts';
 import { DEFAULTS, normalizeDisk, type AdminInterface, type FreshInstallConfig, type RepoSource, type ScriptSpec } from '../answerfiles/model.ts';
 import type { Host } from './load.ts';
 
@@ -80,5 +81,17 @@ export function hostAnswerFile(host: Host, options: HostAnswerOptions = {}): str
   } catch (err) {
     if (err instanceof AnswerFileGenerateError) throw new XsforgeError(`host ${host.hostname} (${host.mac}): ${err.message}`);
     throw err;
+  }
+}
+
+/**
+ * Reads an answer file generated for `host` back through the installer's rules
+ * (answerfiles/parse.ts): one it would refuse is never handed out. Throws
+ * XsforgeError naming the host and every error.
+ */
+export function checkHostAnswerFile(host: Pick<Host, 'hostname' | 'mac'>, text: string): void {
+  const parsed = parseAnswerFile(text);
+  if (parsed.errors.length) {
+    throw new XsforgeError(`the answer file generated for ${host.hostname} (${host.mac}) is not valid: ${parsed.errors.map((e) => e.message).join('; ')}`);
   }
 }

@@ -256,9 +256,18 @@ function yamlSource(text: string, file: string, issues: InventoryIssue[]): Sourc
     return { line, column: col };
   };
   const locate = (segs: Segment[]) => locateInYaml(doc, segs);
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // yaml reports an alias to a missing anchor, or too many aliases (an alias bomb),
+    // only here, as a ReferenceError; the first line only, as above
+    issues.push({ file, line: 1, column: 1, path: '', message: `YAML error: ${(err as Error).message.split('\n')[0]}` });
+    return undefined;
+  }
   return {
     file,
-    data: doc.toJS(),
+    data,
     find(segs, atKey = false) {
       const at = locate(segs);
       if (!at.complete) return undefined;
@@ -386,14 +395,19 @@ function csvValue(column: string, text: string, problem: (message: string) => vo
 
 // ---- the checks ----
 
-let validators: { file: ValidateFunction; host: ValidateFunction } | undefined;
-function getValidators() {
-  if (!validators) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
-    validators = { file: ajv.compile(INVENTORY_SCHEMA), host: ajv.compile(MERGED_HOST_SCHEMA) };
-  }
-  return validators;
+let fileValidator: ValidateFunction | undefined;
+function getFileValidator(): ValidateFunction {
+  fileValidator ??= new Ajv({ allErrors: true, verbose: true, strict: true }).compile(INVENTORY_SCHEMA);
+  return fileValidator;
 }
+
+/**
+ * What a host must have once defaults are merged in, from the merged-host schema.
+ * The file schema has already checked every value where it is written, so the
+ * only thing a second ajv pass over each merged host could add is these keys
+ * being absent: looking for them directly is that check without its cost.
+ */
+const MERGED_REQUIRED = (MERGED_HOST_SCHEMA.required ?? []) as string[];
 
 interface Analysis {
   format: 'yaml' | 'csv';
@@ -425,8 +439,8 @@ function analyse(text: string, file: string, format: 'yaml' | 'csv'): Analysis {
     return done();
   }
   const typos = new Set<string>();
-  const { file: fileValidator, host: hostValidator } = getValidators();
-  if (!fileValidator(src.data)) errors.push(...schemaIssues(fileValidator.errors ?? [], src, typos));
+  const validate = getFileValidator();
+  if (!validate(src.data)) errors.push(...schemaIssues(validate.errors ?? [], src, typos));
 
   const data = src.data as Record<string, unknown>;
   if (!isPlainObject(data) || !Array.isArray(data.hosts)) return done();
@@ -439,10 +453,8 @@ function analyse(text: string, file: string, format: 'yaml' | 'csv'): Analysis {
     const m = deepMerge(defaults, entry);
     // Types and unknown keys were checked where they are written; what only the
     // merged host can show is a required field that neither host nor defaults give.
-    if (!hostValidator(m)) {
-      for (const e of hostValidator.errors ?? []) {
-        if (e.keyword !== 'required' || e.instancePath !== '') continue;
-        const key = String(e.params.missingProperty);
+    for (const key of MERGED_REQUIRED) {
+      if (m[key] === undefined) {
         if (typos.has(fieldPath(['hosts', i, key]))) continue;
         const where = PER_HOST_KEYS.includes(key as (typeof PER_HOST_KEYS)[number]) ? '' : ' (nor in defaults)';
         const pos = src.nearest(['hosts', i]);
@@ -460,11 +472,16 @@ function analyse(text: string, file: string, format: 'yaml' | 'csv'): Analysis {
   return done(merged, data.hosts.length);
 }
 
+/** The first host to use a value that must be unique, and the field it is in. */
+interface FirstUse { i: number; name: string; segs: Segment[] }
+
 /** The checks that need more than one field, or more than one host. */
 class HostChecks {
-  private readonly macs = new Map<string, { i: number; name: string; at: string }>();
-  private readonly names = new Map<string, { i: number; name: string; at: string }>();
-  private readonly ips = new Map<string, { i: number; name: string; at: string }>();
+  // Where the first use is written is only looked up when a second use is found:
+  // most values are unique, and finding a place in the YAML is the costly part.
+  private readonly macs = new Map<string, FirstUse>();
+  private readonly names = new Map<string, FirstUse>();
+  private readonly ips = new Map<string, FirstUse>();
 
   constructor(readonly src: Source, readonly errors: InventoryIssue[], readonly warnings: InventoryIssue[]) {}
 
@@ -487,12 +504,12 @@ class HostChecks {
   }
 
   /** A second use of a value that must be unique: the error names both places. */
-  private unique(map: Map<string, { i: number; name: string; at: string }>, key: string, i: number, name: string, segs: Segment[], what: string): void {
-    const { pos } = this.placeOf(i, segs);
-    const at = `${this.src.file}:${pos.line}:${pos.column}`;
+  private unique(map: Map<string, FirstUse>, key: string, i: number, name: string, segs: Segment[], what: string): void {
     const first = map.get(key);
-    if (first && first.i !== i) this.error(i, segs, `${what} is also used by hosts[${first.i}] (${first.name}) at ${first.at}`);
-    else if (!first) map.set(key, { i, name, at });
+    if (first && first.i !== i) {
+      const { pos } = this.placeOf(first.i, first.segs);
+      this.error(i, segs, `${what} is also used by hosts[${first.i}] (${first.name}) at ${this.src.file}:${pos.line}:${pos.column}`);
+    } else if (!first) map.set(key, { i, name, segs });
   }
 
   checkHost(i: number, h: Record<string, unknown>): void {

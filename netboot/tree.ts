@@ -11,17 +11,14 @@
 // system (copied otherwise). The tree is built beside `out` and renamed into
 // place: a failed run leaves the previous tree (or nothing), never half of one.
 import { copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, posix, resolve } from 'node:path';
 import { XsforgeError } from '../core/errors.ts';
 import { walkTree } from '../core/hash.ts';
 import type { BootMenu } from '../media/menu.ts';
 import type { MenuIdentity } from '../media/render.ts';
 import { SYSLINUX_MODULES } from '../media/stages.ts';
 import { BIOS_BOOTFILE, EFI_BOOTFILE, dnsmasqExample, iscDhcpdExample } from './dhcp.ts';
-import {
-  GRUB_NET_PATHS, PXE_PATHS, checkHosts, grubNetConfig, normalizeMac, pxelinuxDefault, pxelinuxHost, pxelinuxHostFileName,
-  type NetbootHost,
-} from './pxe-config.ts';
+import { PXE_PATHS, netbootConfigs, normalizeMac, type NetbootHost } from './pxe-config.ts';
 
 export interface NetbootSources {
   xenGz: string;
@@ -38,6 +35,12 @@ export interface HttpTreeInput {
   repoDir: string;
   /** answer file XML by MAC */
   answers: Record<string, string>;
+  /**
+   * Run on each answer file just before it is written (the inventory passes the
+   * answer-file validator): that CPU work then overlaps the other files' I/O.
+   * A throw fails the tree like any write error: the previous tree stays.
+   */
+  checkAnswer?: (mac: string, xml: string) => void;
 }
 
 export interface NetbootTreeOptions {
@@ -88,13 +91,42 @@ function serverOf(baseUrl: string): string {
   return u.hostname.replace(/^\[|\]$/g, '');
 }
 
+/** How many file operations are in flight at once: enough to keep libuv's thread pool busy, few enough to stay far from EMFILE. */
+const WRITE_CONCURRENCY = 32;
+
+/**
+ * Runs `fn` on every item with at most `limit` calls pending at a time. On a
+ * failure no new call starts, and it rejects with the first error only once the
+ * pending calls have ended (the caller may then remove what they wrote).
+ */
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let firstError: { err: unknown } | undefined;
+  const worker = async () => {
+    while (!firstError && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        firstError ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (firstError) throw firstError.err;
+}
+
 export async function writeNetbootTree(o: NetbootTreeOptions): Promise<NetbootTree> {
   const out = resolve(o.out);
   const server = serverOf(o.baseUrl);
-  const hosts = checkHosts(o.hosts);
   const answers = new Map<string, string>();
   for (const [mac, xml] of Object.entries(o.httpTree?.answers ?? {})) answers.set(normalizeMac(mac), xml);
+  // all the text first (pure; checks the hosts), so a bad host stops us before anything is written
+  const configs = netbootConfigs(o.menu, o.hosts, o.id);
+  const hosts = configs.hosts;
+  const macs = new Set<string>();
   for (const h of hosts) {
+    macs.add(h.mac);
     // the answer file we write must be the one the host is told to fetch
     if (answers.has(h.mac) && h.answerfileUrl !== answerUrl(o.baseUrl, h.mac)) {
       throw new XsforgeError(`host ${h.hostname} (${h.mac}) fetches ${h.answerfileUrl}, but its answer file is served at ${answerUrl(o.baseUrl, h.mac)}`,
@@ -102,18 +134,40 @@ export async function writeNetbootTree(o: NetbootTreeOptions): Promise<NetbootTr
     }
   }
   for (const mac of answers.keys()) {
-    if (!hosts.some((h) => h.mac === mac)) throw new XsforgeError(`there is an answer file for ${mac} but no host with that MAC`);
+    if (!macs.has(mac)) throw new XsforgeError(`there is an answer file for ${mac} but no host with that MAC`);
   }
   for (const [what, p] of Object.entries(o.sources)) {
     await stat(p).catch(() => { throw new XsforgeError(`network boot source ${what} not found: ${p}`); });
   }
 
+  // what goes where: large files linked (or copied) from their source, the rest generated
+  const links: { src: string; dest: string }[] = [];
+  const texts: { dest: string; text: string; check?: () => void }[] = [];
+  for (const f of PXELINUX_FILES) links.push({ src: join(o.sources.syslinuxDir, f), dest: `tftp/${f}` });
+  links.push({ src: o.sources.xenGz, dest: `tftp/${PXE_PATHS.xen}` });
+  links.push({ src: o.sources.vmlinuz, dest: `tftp/${PXE_PATHS.kernel}` });
+  links.push({ src: o.sources.installImg, dest: `tftp/${PXE_PATHS.initrd}` });
+  links.push({ src: o.sources.grubNetImage, dest: `tftp/${EFI_BOOTFILE}` });
+  texts.push({ dest: 'tftp/pxelinux.cfg/default', text: configs.pxelinuxDefault });
+  for (const f of configs.pxelinuxHosts) texts.push({ dest: `tftp/pxelinux.cfg/${f.name}`, text: f.text });
+  // UEFI: same kernel files (GRUB_NET_PATHS name them from the TFTP root)
+  texts.push({ dest: 'tftp/EFI/xenserver/grub.cfg', text: configs.grubNet });
+  if (o.httpTree) {
+    const repo = o.httpTree.repoDir;
+    for (const e of await walkTree(repo, false)) if (e.type === 'file') links.push({ src: join(repo, e.path), dest: `http/${e.path}` });
+    const checkAnswer = o.httpTree.checkAnswer;
+    for (const [mac, xml] of answers) {
+      texts.push({ dest: `http/answers/${mac}.xml`, text: xml, ...(checkAnswer && { check: () => checkAnswer(mac, xml) }) });
+    }
+  }
+  texts.push({ dest: 'dhcp/dhcpd.conf.example', text: iscDhcpdExample({ tftpServer: server, tftpRoot: join(out, 'tftp') }) });
+  texts.push({ dest: 'dhcp/dnsmasq.conf.example', text: dnsmasqExample({ tftpServer: server, tftpRoot: join(out, 'tftp') }) });
+
   await mkdir(dirname(out), { recursive: true });
   const temp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${tempCounter++}`);
   const files: NetbootTreeFile[] = [];
-  const put = async (src: string, dest: string) => {
+  const put = async ({ src, dest }: { src: string; dest: string }) => {
     const target = join(temp, dest);
-    await mkdir(dirname(target), { recursive: true });
     let linked = true;
     try {
       await link(src, target);
@@ -128,33 +182,22 @@ export async function writeNetbootTree(o: NetbootTreeOptions): Promise<NetbootTr
     }
     files.push({ path: dest, size: (await stat(target)).size, linked });
   };
-  const write = async (dest: string, text: string) => {
-    const target = join(temp, dest);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, text, { mode: 0o644 });
+  const write = async ({ dest, text, check }: { dest: string; text: string; check?: () => void }) => {
+    check?.();
+    await writeFile(join(temp, dest), text, { mode: 0o644 });
     files.push({ path: dest, size: Buffer.byteLength(text), linked: false });
   };
 
   try {
     await mkdir(temp);
-    // BIOS
-    for (const f of PXELINUX_FILES) await put(join(o.sources.syslinuxDir, f), `tftp/${f}`);
-    await put(o.sources.xenGz, `tftp/${PXE_PATHS.xen}`);
-    await put(o.sources.vmlinuz, `tftp/${PXE_PATHS.kernel}`);
-    await put(o.sources.installImg, `tftp/${PXE_PATHS.initrd}`);
-    await write('tftp/pxelinux.cfg/default', pxelinuxDefault(o.menu, PXE_PATHS, o.id));
-    for (const h of hosts) await write(`tftp/pxelinux.cfg/${pxelinuxHostFileName(h.mac)}`, pxelinuxHost(o.menu, h, PXE_PATHS, o.id));
-    // UEFI: same kernel files (GRUB_NET_PATHS name them from the TFTP root)
-    await put(o.sources.grubNetImage, `tftp/${EFI_BOOTFILE}`);
-    await write('tftp/EFI/xenserver/grub.cfg', grubNetConfig(o.menu, hosts, GRUB_NET_PATHS, o.id));
-    // HTTP: the repository and the answer files
-    if (o.httpTree) {
-      const repo = o.httpTree.repoDir;
-      for (const e of await walkTree(repo, false)) if (e.type === 'file') await put(join(repo, e.path), `http/${e.path}`);
-      for (const [mac, xml] of [...answers].sort(([a], [b]) => (a < b ? -1 : 1))) await write(`http/answers/${mac}.xml`, xml);
-    }
-    await write('dhcp/dhcpd.conf.example', iscDhcpdExample({ tftpServer: server, tftpRoot: join(out, 'tftp') }));
-    await write('dhcp/dnsmasq.conf.example', dnsmasqExample({ tftpServer: server, tftpRoot: join(out, 'tftp') }));
+    // each directory once, parents first, instead of a mkdir per file
+    const dirs = new Set<string>();
+    for (const { dest } of [...links, ...texts]) for (let d = posix.dirname(dest); d !== '.' && !dirs.has(d); d = posix.dirname(d)) dirs.add(d);
+    for (const d of [...dirs].sort((a, b) => a.length - b.length)) await mkdir(join(temp, d));
+    // one awaited write after another left the event loop idle between thread pool round trips:
+    // 20,000 files took seconds; a bounded number in flight keeps the pool busy
+    await forEachLimited(links, WRITE_CONCURRENCY, put);
+    await forEachLimited(texts, WRITE_CONCURRENCY, write);
 
     // swap into place: the old tree is moved aside first, so a rename never meets a non-empty directory
     const old = `${temp}.old`;

@@ -12,7 +12,7 @@ import { pickReporter } from '../../core/events.ts';
 import { walkTree } from '../../core/hash.ts';
 import type { Stage } from '../../core/stage.ts';
 import { requireTool, type ToolName } from '../../core/tools.ts';
-import { hostAnswerFile } from '../../inventory/answers.ts';
+import { checkHostAnswerFile, hostAnswerFile } from '../../inventory/answers.ts';
 import { hostBootArgs } from '../../inventory/boot-args.ts';
 import { loadInventory, type Host } from '../../inventory/load.ts';
 import { buildMenu } from '../../media/menu.ts';
@@ -34,6 +34,30 @@ export function netbootHost(h: Host, baseUrl: string): NetbootHost {
   };
 }
 
+/** What writeNetbootTree needs from an inventory's hosts. */
+export interface InventoryNetboot {
+  /** each host's boot entry, by netbootHost */
+  hosts: NetbootHost[];
+  /** each host's answer file by MAC (answerfileUrl serves it) */
+  answers: Record<string, string>;
+  /** the answer-file validator for writeNetbootTree's httpTree.checkAnswer: a file the installer would refuse stops the tree */
+  checkAnswer: (mac: string, xml: string) => void;
+}
+
+/**
+ * The hosts' boot entries and answer files (generation errors are thrown here,
+ * before any build). Each answer file is validated as writeNetbootTree writes it,
+ * where the parsing overlaps the I/O of the other files.
+ */
+export function inventoryNetboot(hosts: Host[], baseUrl: string): InventoryNetboot {
+  const byMac = new Map(hosts.map((h) => [h.mac, h] as const));
+  return {
+    hosts: hosts.map((h) => netbootHost(h, baseUrl)),
+    answers: Object.fromEntries(hosts.map((h) => [h.mac, hostAnswerFile(h, { repoUrl: baseUrl })])),
+    checkAnswer: (mac, xml) => checkHostAnswerFile(byMac.get(mac) ?? { hostname: '(no host)', mac }, xml),
+  };
+}
+
 export function register(program: Command): void {
   program.command('pxe')
     .description('Write a network-boot tree (TFTP + HTTP + DHCP examples) for the hosts of an inventory')
@@ -50,8 +74,10 @@ export function register(program: Command): void {
 Each host gets pxelinux.cfg/01-<mac> (BIOS) and a branch of the GRUB network
 grub.cfg (UEFI, selected by $net_default_mac) that installs unattended with
 answerfile=<base-url>/answers/<mac>.xml; any other machine gets the ISO's
-interactive menu. Serve the http/ directory with \`xsforge serve DIR/http\`
-and point DHCP at the tftp/ directory (see DIR/dhcp/*.example).
+interactive menu. Serve both halves with
+\`xsforge serve DIR/http --tftp DIR/tftp --bind <this server's address>\`
+(TFTP on port 69 through dnsmasq; needs root) and point DHCP at this server
+(see DIR/dhcp/*.example).
 
 Example:
   xsforge pxe --inventory examples/hosts.yaml --out output/pxe --base-url http://10.0.2.2:8080`)
@@ -61,8 +87,7 @@ Example:
       if (!/^https?:\/\/[^\s/]+/.test(baseUrl)) throw new XsforgeError(`--base-url ${o.baseUrl} is not an http:// or https:// URL`);
       // the inventory first: a bad hosts file costs no build
       const inventory = loadInventory(o.inventory);
-      const hosts = inventory.hosts.map((h) => netbootHost(h, baseUrl));
-      const answers = Object.fromEntries(inventory.hosts.map((h) => [h.mac, hostAnswerFile(h, { repoUrl: baseUrl })]));
+      const { hosts, answers, checkAnswer } = inventoryNetboot(inventory.hosts, baseUrl);
 
       const recipe = loadRecipe(recipePath);
       const cacheRoot = o.cache ?? defaultCacheRoot();
@@ -116,14 +141,15 @@ Example:
             syslinuxDir: join(dir('boot-files'), 'syslinux'),
             grubNetImage: join(dir('grub-net-image'), 'grubx64.efi'),
           },
-          httpTree: { repoDir, answers },
+          httpTree: { repoDir, answers, checkAnswer },
         });
         const result = { type: 'result', out, hosts: hosts.length, files: tree.files.length, answerUrls: tree.answerUrls, durationMs: Date.now() - started, time: Date.now() };
         if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else {
           process.stdout.write(`wrote ${out}: ${tree.files.length} files for ${hosts.length} host${hosts.length === 1 ? '' : 's'}\n`);
           for (const h of hosts) process.stdout.write(`  ${h.mac}  ${h.hostname.padEnd(24)} ${tree.answerUrls[h.mac]}\n`);
-          process.stdout.write(`serve it: xsforge serve ${join(out, 'http')}   (TFTP root: ${join(out, 'tftp')})\n`);
+          const at = new URL(baseUrl);
+          process.stdout.write(`serve it: xsforge serve ${join(out, 'http')} --tftp ${join(out, 'tftp')} --bind ${at.hostname.replace(/^\[|\]$/g, '')} --port ${at.port || 80}\n`);
         }
       } finally {
         await rm(repoDir, { recursive: true, force: true });
