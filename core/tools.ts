@@ -60,6 +60,9 @@ export const HOST_TOOLS = {
   'qemu-img': { command: 'qemu-img', debianPackage: 'qemu-utils', purpose: 'qcow2 and VHD disk images' },
   dnsmasq: { command: 'dnsmasq', debianPackage: 'dnsmasq-base', purpose: 'TFTP for xsforge serve --tftp; checking the network-boot DHCP example (tests)' },
   depmod: { command: 'depmod', debianPackage: 'kmod', purpose: 'checking driver-disk module packages (tests)' },
+  modprobe: { command: 'modprobe', debianPackage: 'kmod', purpose: 'the installer loading driver-disk modules (its integration test on this host)' },
+  ldd: { command: 'ldd', debianPackage: 'libc-bin', purpose: 'a shell for a scratch rpm root (tests)' },
+  chromium: { command: 'chromium', debianPackage: 'chromium', purpose: 'rendering the build report headless (tests)' },
 } as const satisfies Record<string, HostTool>;
 
 export type ToolName = keyof typeof HOST_TOOLS;

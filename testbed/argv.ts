@@ -49,6 +49,12 @@ export interface VmOptions {
   machine?: 'q35' | 'pc';
   /** serial console (COM1) is written to this file, complete, from power-on */
   serialLog: string;
+  /**
+   * let the test type on the serial console (Vm.send): COM1 becomes QEMU's stdio
+   * chardev (input from QEMU's stdin) and the log file is written by its
+   * logfile= option, as complete as the file chardev writes it. Default false.
+   */
+  serialInput?: boolean;
   /** more hard disks; a plain string is a raw disk whose writes are discarded */
   extraDisks?: Array<string | DiskSpec>;
   /** bus for the boot disk (bootAs disk) and extra disks; default sata */
@@ -116,7 +122,10 @@ export function buildQemuArgv(opts: VmOptions, env: ResolvedVmEnv): string[] {
     '-m', String(memory),
     '-smp', String(cpus),
     '-display', 'none', '-vga', 'std', '-monitor', 'none',
-    '-chardev', `file,id=com1,path=${qemuOptValue(opts.serialLog)}`,
+    '-chardev', opts.serialInput
+      // signal=off: a typed Ctrl-C goes to the guest, it does not stop QEMU
+      ? `stdio,id=com1,signal=off,logfile=${qemuOptValue(opts.serialLog)},logappend=off`
+      : `file,id=com1,path=${qemuOptValue(opts.serialLog)}`,
     '-serial', 'chardev:com1',
   ];
   if (opts.noReboot ?? true) argv.push('-no-reboot');

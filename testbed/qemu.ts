@@ -21,6 +21,9 @@ export * from './argv.ts';
 const POLL_MS = 100;
 const STDERR_TAIL_BYTES = 4000;
 const KILL_GRACE_MS = 3000;
+// 16 bytes: the 16550A's receive FIFO; the pause lets the guest (under TCG, slowly) drain it
+const SEND_CHUNK = 16;
+const SEND_PAUSE_MS = 40;
 
 export type VmFailure = 'timeout' | 'exited';
 
@@ -81,6 +84,14 @@ export interface Vm {
   serialText(): string;
   /** the last few KB QEMU itself printed (stdout+stderr): why it refused to start or aborted */
   qemuOutput(): string;
+  /**
+   * Types `text` on the serial console (VmOptions.serialInput must be true), in
+   * small chunks with pauses: the guest's UART FIFO and Xen's console ring are
+   * small, and a fast burst would lose characters. Resolves once all is written.
+   */
+  send(text: string): Promise<void>;
+  /** send(line + CR): Enter on a serial terminal */
+  sendLine(line: string): Promise<void>;
   /** Calls `listener` with each new chunk of serial bytes; `replay` first sends what is already there. Returns an unsubscribe function. */
   onSerial(listener: (chunk: Buffer) => void, opts?: { replay?: boolean }): () => void;
 }
@@ -272,6 +283,21 @@ class VmProcess implements Vm {
     return this.qemuOutputTail;
   }
 
+  async send(text: string): Promise<void> {
+    const input = this.child.stdin;
+    if (!input) throw new XsforgeError('this VM takes no serial input', 'start it with serialInput: true (VmOptions)');
+    if (this.exited) throw this.error('exited', `QEMU exited with status ${this.exitStatus} before ${JSON.stringify(text)} could be typed`);
+    const bytes = Buffer.from(text, 'utf8');
+    for (let i = 0; i < bytes.length; i += SEND_CHUNK) {
+      await new Promise<void>((resolve, reject) => input.write(bytes.subarray(i, i + SEND_CHUNK), (err) => (err ? reject(err) : resolve())));
+      if (i + SEND_CHUNK < bytes.length) await new Promise((r) => setTimeout(r, SEND_PAUSE_MS));
+    }
+  }
+
+  sendLine(line: string): Promise<void> {
+    return this.send(`${line}\r`);
+  }
+
   onSerial(listener: (chunk: Buffer) => void, opts: { replay?: boolean } = {}): () => void {
     this.pump();
     if (opts.replay && this.offset > 0) {
@@ -323,7 +349,10 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
     const argv = buildQemuArgv(opts, { accel, ovmfVars, ovmfCode: OVMF_CODE });
     // Start from an empty log so nothing from an earlier run can match.
     writeFileSync(opts.serialLog, '');
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // with serial input, QEMU's stdout carries the console too: the log file (logfile=) is what is read
+    const child = spawn(argv[0], argv.slice(1), { stdio: opts.serialInput ? ['pipe', 'ignore', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
+    // a write after QEMU exited must not crash the test process (EPIPE): send() reports it instead
+    child.stdin?.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (err: NodeJS.ErrnoException) => {

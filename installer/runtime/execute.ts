@@ -10,6 +10,7 @@ import { installProductPackages, mirrorRepository, verifyProductRepository, type
 import { partitionDevice, type InstallPlan } from './plan.ts';
 import { runStageScripts } from './scripts.ts';
 import { extractRoot, openSource } from './source.ts';
+import { checkKeyNames, installUpdateMedium, prepareUpdateMedia, type UpdateMedium } from './update-media.ts';
 import { setShadowPassword } from './target-config.ts';
 
 export interface ExecuteEnv extends FetchEnv {
@@ -163,10 +164,18 @@ export async function unmountAll(env: FetchEnv): Promise<void> {
 }
 
 /**
- * Carry out the plan. installation-start scripts and the source check run
- * before the disk is touched. The caller runs installation-complete scripts.
+ * Carry out the plan. installation-start scripts, the source check and the
+ * checks of every driver disk and supplemental pack run before the disk is
+ * touched. `drivers`: driver disks already fetched and verified (unattended.ts
+ * loads them into the installer before listing disks); absent, the plan's
+ * driver sources are fetched here. The caller runs installation-complete scripts.
+ *
+ * Order after the dom0 root: product packages, driver disks, supplemental packs
+ * (answer-file order), then the configuration files and the bootloader. A pack
+ * that rpm refuses stops the install before the bootloader is written, so the
+ * disk never boots a system that lacks what the answer file asked for.
  */
-export async function executePlan(plan: InstallPlan, env: ExecuteEnv): Promise<void> {
+export async function executePlan(plan: InstallPlan, env: ExecuteEnv, drivers?: UpdateMedium[]): Promise<void> {
   await runStageScripts(env, 'installation-start', plan.scripts['installation-start'], [], true);
 
   env.log.say('Looking for the installation source');
@@ -181,6 +190,13 @@ export async function executePlan(plan: InstallPlan, env: ExecuteEnv): Promise<v
     repo = await mirrorRepository(env, source.where, copy) ? await verifyProductRepository(env, copy) : undefined;
     if (!repo) env.log.say(`The installation source ${source.where} has no product repository: only the dom0 root image is installed`);
   }
+  const driverMedia = drivers ?? await prepareUpdateMedia(env, plan.driverSources, 'driver disk');
+  const packs = await prepareUpdateMedia(env, plan.extraSources, 'supplemental pack', driverMedia);
+  const updates = [...driverMedia, ...packs];
+  if (updates.length && !repo) {
+    throw new InstallError(`The installation source ${source.where} has no product repository, so nothing provides what driver disks and supplemental packs require (product-version, platform-version, kernel-uname-r).`);
+  }
+  checkKeyNames(updates, repo ? repo.keyFiles.map((k) => join(repo!.dir, k)) : []);
 
   // the source stays mounted below; the target's mounts come after it on the stack
   const sourceMounts = env.mounted.length;
@@ -215,6 +231,7 @@ export async function executePlan(plan: InstallPlan, env: ExecuteEnv): Promise<v
       const installed = await installProductPackages(env, repo, env.targetRoot);
       env.log.say(`Product packages installed; the rpm database lists ${installed.nevras.length}: ${installed.nevras.join(' ')}`);
     }
+    for (const m of updates) await installUpdateMedium(env, m, env.targetRoot);
 
     env.log.say('Writing the configuration');
     writeFiles(env, plan);

@@ -140,12 +140,16 @@ async function main(argv: string[]): Promise<number> {
   const operation = chooseOperation(s);
   if (operation === 'unattended') {
     const log = new InstallLog(console, opts.install.logFile, opts.alsoStdout);
-    const targets: BlockDevice[] = [...disks];
-    for (const path of opts.install.extraDisks) targets.push(blockDeviceByPath(opts.paths, path));
+    const targets = (listed: BlockDevice[]) => {
+      const all = [...listed];
+      for (const path of opts.install.extraDisks) all.push(blockDeviceByPath(opts.paths, path));
+      return all.map((d) => ({ name: d.name, path: d.path, sizeBytes: d.sizeBytes, sectorSize: d.sectorSize }));
+    };
     await runUnattended({
       cmdline: parsed.cmdline,
       product,
-      disks: targets.map((d) => ({ name: d.name, path: d.path, sizeBytes: d.sizeBytes, sectorSize: d.sectorSize })),
+      disks: targets(disks),
+      probeDisks: () => targets(listBlockDevices(opts.paths).disks),
       nics: nics as Nic[],
       log,
       uefi: opts.install.bootMode ? opts.install.bootMode === 'uefi' : existsSync(join(opts.paths.sysRoot, 'firmware', 'efi')),

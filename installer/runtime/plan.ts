@@ -116,8 +116,14 @@ export interface InstallPlan {
   mounts: PlannedMount[];
   /** the main repository; `local` is searched on the block devices */
   source: RepoSource;
-  /** supplemental packs: listed, not installed yet */
+  /**
+   * supplemental packs (the `<source>` elements after the first), in answer-file
+   * order: fetched and verified before the disk is touched, installed after the
+   * product packages (update-media.ts)
+   */
   extraSources: RepoSource[];
+  /** driver disks: loaded into the installer before the disks are listed, installed into dom0 before the packs */
+  driverSources: RepoSource[];
   rootImage: string;
   rootManifest: string;
   /** written after the root is laid down, paths relative to the target root */
@@ -287,8 +293,6 @@ export function planInstall(config: InstallConfig, disks: DetectedDisk[], cmdlin
   if (Object.keys(config.services).length) notes.push(`<service> elements are not applied yet (${Object.keys(config.services).join(', ')})`);
   if (config.keymap && config.keymap !== DEFAULTS.keymap) notes.push(`keymap ${config.keymap} is not written to the installed system yet`);
   if (config.adminInterface.protov6 !== 'none') notes.push('IPv6 on the management interface is not configured yet');
-  if (config.sources.length > 1) notes.push(`${config.sources.length - 1} supplemental pack source(s) are not installed yet`);
-  if (config.driverSources.length) notes.push('driver sources are not loaded yet');
 
   return {
     product: opts.product,
@@ -302,6 +306,7 @@ export function planInstall(config: InstallConfig, disks: DetectedDisk[], cmdlin
     mounts,
     source: config.sources[0]!,
     extraSources: config.sources.slice(1),
+    driverSources: config.driverSources,
     rootImage: ROOT_IMAGE_PATH,
     rootManifest: ROOT_MANIFEST_PATH,
     files,
@@ -325,8 +330,9 @@ export function planInstall(config: InstallConfig, disks: DetectedDisk[], cmdlin
   };
 }
 
-function describeSource(s: RepoSource): string {
-  return s.type === 'local' ? 'local media (a device with /.treeinfo)' : s.type === 'nfs' ? `nfs ${s.address}` : s.address;
+function describeSource(s: RepoSource, what = 'main'): string {
+  if (s.type === 'local') return what === 'main' ? 'local media (a device with /.treeinfo)' : 'local media (a device with /update.xml)';
+  return s.type === 'nfs' ? `nfs ${s.address}` : s.address;
 }
 
 /** The plan as a person reads it (installer console and log, `xsforge answerfile plan`). */
@@ -336,7 +342,8 @@ export function formatInstallPlan(plan: InstallPlan): string {
   out.push(`  target disk:   ${plan.target.path} (${formatBytes(plan.target.sizeBytes)}, ${plan.target.sectorSize}-byte sectors)`);
   out.push(`  boot:          ${plan.bootMode.toUpperCase()}, ${plan.layout.tableType.toUpperCase()} table, labels *-${plan.labelSuffix}`);
   out.push(`  source:        ${describeSource(plan.source)} → ${plan.rootImage} (checked against ${plan.rootManifest})`);
-  for (const s of plan.extraSources) out.push(`  extra source:  ${describeSource(s)}`);
+  plan.driverSources.forEach((s, i) => out.push(`  driver disk ${i + 1}: ${describeSource(s, 'driver disk')}`));
+  plan.extraSources.forEach((s, i) => out.push(`  supp. pack ${i + 1}: ${describeSource(s, 'supplemental pack')}`));
   out.push(`  installation:  ${plan.uuids.installation}; control domain ${plan.uuids.controlDomain}`);
   out.push(`  local SR:      ${plan.srDevices.length ? `${plan.srType} on ${plan.srDevices.join(' ')} (SR ${plan.uuids.sr})` : 'none'}`);
   out.push(`  root password: ${plan.rootPassword.kind === 'locked' ? 'none (locked until first boot)' : plan.rootPassword.kind === 'hash' ? 'hash from the answer file' : 'plaintext from the answer file, stored as a SHA-512 crypt hash'}`);
@@ -354,6 +361,14 @@ export function formatInstallPlan(plan: InstallPlan): string {
   out.push('  /etc/shadow (root password field)');
   out.push(`  /var/log/installer/ (the installer log)`);
   const bl = plan.bootloader;
+  if (plan.driverSources.length || plan.extraSources.length) {
+    // the order execute.ts keeps; a pack that cannot be installed stops the install before the bootloader
+    out.push('Updates installed into the new dom0 after the product packages, before the configuration and the bootloader:');
+    out.push('  (each: verified before the disk is touched; its groups update and drivers plus its control package in one rpm transaction;');
+    out.push('   rpm\'s dependency check enforces product-version, platform-version and kernel-uname-r)');
+    plan.driverSources.forEach((s, i) => out.push(`  ${i + 1}. driver disk ${describeSource(s, 'driver disk')} (its modules are loaded into the installer first)`));
+    plan.extraSources.forEach((s, i) => out.push(`  ${plan.driverSources.length + i + 1}. supplemental pack ${describeSource(s, 'supplemental pack')}`));
+  }
   out.push(`Bootloader: GRUB 2, ${bl.mode === 'bios' ? `i386-pc on ${bl.disk} (BIOS-boot partition)` : `x86_64-efi on ${bl.efi!.espDevice}: EFI/${bl.efi!.bootloaderId}/grubx64.efi and EFI/BOOT/BOOTX64.EFI${bl.efi!.writeBootEntry ? ', firmware boot entry' : ''}`}`);
   for (const l of bl.grubCfg.split('\n').filter((x) => /^\s*(menuentry|multiboot2|module2)/.test(x))) out.push(`  ${l.trim()}`);
   out.push('Scripts:');

@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { XsforgeError } from '../../core/errors.ts';
+import { findOnPath } from '../../core/tools.ts';
 import { parseAnswerFile } from '../../answerfiles/parse.ts';
 import { unrecoverableErrorText, type InstallConfig } from '../../answerfiles/model.ts';
 import type { InstallerCmdline } from './cmdline.ts';
@@ -17,6 +18,7 @@ import { formatInstallPlan, installPlanJson, planInstall, scriptsByStage, type D
 import { runGenerator, runStageScripts } from './scripts.ts';
 import { cryptSaltFromBytes } from './sha512crypt.ts';
 import type { Nic } from './system.ts';
+import { loadDriverModules, prepareUpdateMedia, type ModuleEnv, type UpdateMedium } from './update-media.ts';
 
 export const PLAN_MARKER = 'XSFORGE-INSTALL-PLAN';
 export const COMPLETE_MARKER = 'XSFORGE-INSTALL-COMPLETE';
@@ -36,6 +38,10 @@ export interface UnattendedOptions {
   efivarsDir: string;
   /** the plan is written here as JSON (and copied to the target with the log) */
   planFile: string;
+  /** lists the disks again after driver disks were loaded (their modules may add disks); default: `disks` as given */
+  probeDisks?: () => DetectedDisk[];
+  /** where driver-disk modules go and the running kernel (tests); default / and uname -r */
+  modules?: ModuleEnv;
 }
 
 export class AnswerFileError extends XsforgeError {}
@@ -98,7 +104,20 @@ export async function runUnattended(o: UnattendedOptions): Promise<'complete' | 
     log.say('The answer file is valid');
     if (configNeedsNetwork(config)) await network();
 
-    const plan: InstallPlan = planInstall(config, o.disks, cmdline, {
+    // driver disks first (seed: "loaded before everything else"): their modules may be what makes the disks visible
+    let drivers: UpdateMedium[] | undefined;
+    let disks = o.disks;
+    if (config.kind === 'install' && config.driverSources.length) {
+      drivers = await prepareUpdateMedia(env, config.driverSources, 'driver disk');
+      for (const d of drivers) await loadDriverModules({ ...env, ...o.modules }, d);
+      if (o.probeDisks) {
+        if (findOnPath('udevadm')) await log.run(['udevadm', 'settle', '--timeout=30']).catch(() => undefined);
+        disks = o.probeDisks();
+        log.say(`Disks after loading the driver disks: ${disks.map((d) => d.path).join(' ') || 'none'}`);
+      }
+    }
+
+    const plan: InstallPlan = planInstall(config, disks, cmdline, {
       uefi: o.uefi,
       labelSuffix: randomLabelSuffix(),
       uuids: { installation: randomUUID(), controlDomain: randomUUID(), sr: randomUUID() },
@@ -112,7 +131,7 @@ export async function runUnattended(o: UnattendedOptions): Promise<'complete' | 
     log.say(`${PLAN_MARKER} disk=${plan.target.path} table=${plan.layout.tableType} boot=${plan.bootMode} labels=${plan.labelSuffix} plan=${o.planFile}`);
     log.say(formatInstallPlan(plan));
 
-    await executePlan(plan, env);
+    await executePlan(plan, env, drivers);
     await unmountAll(env).catch(() => undefined);
     await runStageScripts(env, 'installation-complete', plan.scripts['installation-complete'], ['0'], false);
     log.say(`${COMPLETE_MARKER} disk=${plan.target.path} labels=${plan.labelSuffix}`);

@@ -3,27 +3,46 @@
 // alone boots Xen and dom0, first boot creates the SR, and the console shows the
 // answer file's hostname at the login prompt. The disk's partition table is read
 // back (sgdisk for GPT, sfdisk for DOS) and compared with the planner's layout.
+//
+// The BIOS install also carries updates (one QEMU install costs minutes, so they
+// ride along): a driver disk (the dom0 kernel's dummy module repackaged) loaded by
+// the installer and installed into dom0, and a signed supplemental pack installed
+// after the product packages, both served over HTTP. On the booted host the test
+// logs in on the serial console and drives xsforge-update: the pack is listed, a
+// signed hotfix applies, applying it again says UPDATE_ALREADY_APPLIED, and a
+// hotfix whose prerequisite CU is missing is refused with PREREQUISITE_MISSING.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../core/exec.ts';
 import { withVm } from '../../testbed/qemu.ts';
 import { planLayout, type Scheme } from '../../disk/layout.ts';
-import { AnswerServer, NIC_ARGS, buildInstallIso, freshAnswer, sparseDisk } from '../lib/install-env.ts';
+import { AnswerServer, GUEST_HOST_URL, NIC_ARGS, buildInstallIso, freshAnswer, sparseDisk, TEST_ROOT_HASH } from '../lib/install-env.ts';
+import { buildE2eUpdates, type E2eUpdates } from '../lib/e2e-updates.ts';
+import type { Vm } from '../../testbed/qemu.ts';
 
 const HOSTNAME = 'xsf-e2e-host';
 const ANSWER = freshAnswer(HOSTNAME);
 const work = mkdtempSync(join(tmpdir(), 'xsf-install-'));
 const server = new AnswerServer();
 let iso = '';
+let updates: E2eUpdates;
+const timings: string[] = [];
 
 test.before(async () => {
   await server.start();
+  let t0 = Date.now();
   iso = await buildInstallIso(work, 'e2e-install');
+  timings.push(`ISO build ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  t0 = Date.now();
+  updates = await buildE2eUpdates(iso, work);
+  timings.push(`update media ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  server.servedDirs.set('/updates/', join(work, 'updates', 'media'));
 });
 test.after(() => {
+  console.log(`install.test timings: ${timings.join(', ')}`);
   server.stop();
   rmSync(work, { recursive: true, force: true });
 });
@@ -45,7 +64,7 @@ async function partitionsOnDisk(disk: string, scheme: Scheme): Promise<number[][
  * long), read with the host's rpm. A loop device over just that byte range:
  * partition nodes (loopNpM) need udev, which containers often lack.
  */
-async function installedRpmDatabase(disk: string, firstSector: number, sectors: number): Promise<{ all: string[]; whatprovides: string; xenLink: string }> {
+async function installedRpmDatabase(disk: string, firstSector: number, sectors: number, filesToCheck: string[] = []): Promise<{ all: string[]; whatprovides: string; xenLink: string; applied: string[]; files: Record<string, boolean> }> {
   const loop = (await run(['losetup', '--find', '--show', '--offset', String(firstSector * 512), '--sizelimit', String(sectors * 512), disk])).stdout.trim();
   const mnt = mkdtempSync(join(work, 'root-'));
   try {
@@ -56,6 +75,8 @@ async function installedRpmDatabase(disk: string, firstSector: number, sectors: 
         all: (await q('--all', '--queryformat', '%{NAME}-%{VERSION}-%{RELEASE}\\n')).split('\n').filter(Boolean),
         whatprovides: await q('--whatprovides', 'product-version'),
         xenLink: readlinkSync(join(mnt, 'boot/xen.gz')),
+        applied: existsSync(join(mnt, 'var/update/applied')) ? readdirSync(join(mnt, 'var/update/applied')).sort() : [],
+        files: Object.fromEntries(filesToCheck.map((f) => [f, existsSync(join(mnt, f))])),
       };
     } finally {
       await run(['umount', mnt]);
@@ -73,6 +94,14 @@ interface InstallCase {
   scheme?: Scheme;
   diskBytes?: number;
   firstboot?: RegExp;
+  /** more disks for the booted host (e.g. update media) */
+  bootDisks?: string[];
+  /** checks of the installed root's rpm database and files right after the install */
+  afterInstall?: (db: Awaited<ReturnType<typeof installedRpmDatabase>>, serial: string) => void;
+  filesToCheck?: string[];
+  /** runs on the booted host once `<hostname> login:` is shown (serial input is on); then the disk is read again */
+  onHost?: (vm: Vm) => Promise<void>;
+  afterHost?: (db: Awaited<ReturnType<typeof installedRpmDatabase>>) => void;
 }
 
 async function installAndBoot(c: InstallCase): Promise<void> {
@@ -84,12 +113,16 @@ async function installAndBoot(c: InstallCase): Promise<void> {
   sparseDisk(disk, diskBytes);
   let labels = '';
   const before = server.requests.length;
+  let installSerial = '';
+  let t0 = Date.now();
   await withVm({ media: c.media ?? iso, bootAs: 'cd', firmware, serialLog: join(work, `${variant}-install.log`), extraDisks: [{ path: disk, writable: true }], extraArgs: NIC_ARGS, memoryMiB: 2048 }, async (vm) => {
     const m = await vm.waitFor(new RegExp(`XSFORGE-INSTALL-PLAN disk=/dev/sda table=${scheme === 'dos' ? 'dos' : 'gpt'} boot=${firmware} labels=([a-z]{6})`), 600_000);
     labels = m[1];
     await vm.waitFor(/XSFORGE-INSTALL-COMPLETE/, 1_800_000);
     assert.is(await vm.waitExit(180_000), 0, 'atexit=poweroff ends QEMU');
+    installSerial = vm.serialText();
   });
+  timings.push(`${variant} install ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   assert.ok(server.requests.slice(before).includes('/answer.xml'), 'the installer fetched its answer file over HTTP');
   // the table on disk is the plan, sector for sector
   const plan = planLayout({ scheme, diskSectors: diskBytes / 512, sectorSize: 512, guestStorage: true, uefi: firmware === 'uefi', diskName: '/dev/sda' });
@@ -102,24 +135,134 @@ async function installAndBoot(c: InstallCase): Promise<void> {
   }
   // the product packages are in the installed root's rpm database
   const root = plan.partitions.find((p) => p.role === 'root')!;
-  const rpmdb = await installedRpmDatabase(disk, root.firstSector, root.sectorCount);
+  const rpmdb = await installedRpmDatabase(disk, root.firstSector, root.sectorCount, c.filesToCheck);
+  c.afterInstall?.(rpmdb, installSerial);
   assert.match(rpmdb.whatprovides, /^xenserver-release-7\.1\.2-/m, 'rpm -q --whatprovides product-version');
   for (const name of ['xenserver-hypervisor', 'kernel', 'xenserver-release', 'xsforge-firstboot', 'dom0-base-debian']) {
     assert.ok(rpmdb.all.some((n) => n.startsWith(`${name}-`)), `${name} is installed (rpm -qa: ${rpmdb.all.join(' ')})`);
   }
   assert.match(rpmdb.xenLink, /^xen-4\.17\.\d+\.gz$/, '/boot/xen.gz is the hypervisor package\'s file');
   // now the disk alone: it boots the hypervisor compiled from source (our banner, our patch's line)
-  await withVm({ media: disk, bootAs: 'disk', firmware, serialLog: join(work, `${variant}-firstboot.log`), mediaWritable: true, extraArgs: NIC_ARGS, memoryMiB: 2048 }, async (vm) => {
+  t0 = Date.now();
+  await withVm({
+    media: disk, bootAs: 'disk', firmware, serialLog: join(work, `${variant}-firstboot.log`), mediaWritable: true, extraArgs: NIC_ARGS, memoryMiB: 2048,
+    extraDisks: c.bootDisks ?? [], serialInput: !!c.onHost,
+  }, async (vm) => {
     await vm.waitFor(/\(XEN\) Xen version 4\.17\.\d+ \(xsforge [^)]*\) \(xsforge@xsforge\)/, 300_000);
     await vm.waitFor(/\(XEN\) Xen compiled by xsforge from the Debian source package/, 60_000);
     await vm.waitFor(c.firstboot ?? /XSFORGE-FIRSTBOOT-DONE sr=\S+ type=lvm mgmt=eth0 mode=dhcp/, 900_000);
     await vm.waitFor(new RegExp(`${HOSTNAME} login:`), 600_000);
     assert.match(vm.serialText(), new RegExp(`root=LABEL=root-${labels}`), 'dom0 boots the root the installer labelled');
+    timings.push(`${variant} boot to login ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    if (c.onHost) {
+      const t1 = Date.now();
+      await c.onHost(vm);
+      timings.push(`${variant} on the host ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+    }
   });
+  if (c.afterHost) c.afterHost(await installedRpmDatabase(disk, root.firstSector, root.sectorCount, c.filesToCheck));
 }
 
-test('BIOS: unattended install onto a blank 60 GB disk, then the disk boots to login with the answer file hostname', async () => {
-  await installAndBoot({ firmware: 'bios', variant: 'bios' });
+const ROOT_PASSWORD = 'xsf-e2e-Root-1';
+
+/** Log in as root on the serial console and wait for the shell prompt. */
+async function login(vm: Vm): Promise<void> {
+  const from = vm.serialText().length;
+  await vm.sendLine('root');
+  const p = await vm.waitFor(/Password:/, 120_000, { from });
+  await vm.sendLine(ROOT_PASSWORD);
+  await vm.waitFor(new RegExp(`root@${HOSTNAME}:~# `), 180_000, { from: p.index });
+  // a wide terminal: readline would otherwise wrap long typed lines with control characters in them
+  assert.is((await sh(vm, 'stty cols 250')).rc, 0);
+}
+
+let marker = 0;
+/**
+ * Type `command` followed by `; echo <unique marker>=$?` and wait for the marker
+ * with the exit status; returns the status and what the command printed.
+ */
+async function sh(vm: Vm, command: string, timeoutMs = 600_000): Promise<{ rc: number; out: string }> {
+  const id = `XSF-RC-${++marker}-${Date.now() % 100000}`;
+  const from = vm.serialText().length;
+  await vm.sendLine(`${command}; echo ${id}=$?`);
+  // the echo of the typed line has "=$?", the real output a number
+  const m = await vm.waitFor(new RegExp(`${id}=(\\d+)`), timeoutMs, { from });
+  const typed = vm.serialText().indexOf(`${id}=$?`, from);
+  const out = vm.serialText().slice(typed >= 0 ? typed + id.length + 3 : from, m.index).replace(/\r/g, '');
+  return { rc: Number(m[1]), out };
+}
+
+/** The BIOS host's updates: driver disk + pack at install time, hotfixes with xsforge-update once booted. */
+function bios(): InstallCase {
+  const u = updates;
+  const answer = freshAnswer(HOSTNAME, [
+    `  <source type="url">${GUEST_HOST_URL}/updates/${u.pack.update.nameLabel}</source>`,
+    `  <driver-source type="url">${GUEST_HOST_URL}/updates/${u.driver.update.nameLabel}/</driver-source>`,
+    '',
+  ].join('\n')).replace(`<root-password type="hash">${TEST_ROOT_HASH}</root-password>`, `<root-password type="plaintext">${ROOT_PASSWORD}</root-password>`);
+  assert.ok(answer.includes('type="plaintext"'));
+  const modulePath = `lib/modules/${u.kernelRelease}/updates/${u.moduleFile}`;
+  return {
+    firmware: 'bios', variant: 'bios', answer, bootDisks: [u.hotfixDisk],
+    filesToCheck: [modulePath, 'etc/pki/rpm-gpg/RPM-GPG-KEY-XS-7'],
+    afterInstall: (db, serial) => {
+      // the plan listed both, the driver's module really loaded into the installer's kernel
+      assert.match(serial, new RegExp(`driver disk 1: ${GUEST_HOST_URL}/updates/${u.driver.update.nameLabel}`));
+      assert.match(serial, new RegExp(`supp\\. pack 1: ${GUEST_HOST_URL}/updates/${u.pack.update.nameLabel}`));
+      assert.match(serial, new RegExp(`Loaded module ${u.moduleFile.replace(/\.ko.*$/, '')} from the driver disk ${u.driver.update.nameLabel}`));
+      assert.match(serial, /Installed the supplemental pack xsforge-snmp-agent \(\S+\) 1\.0: /);
+      assert.not.match(serial, /not installed yet|not loaded yet/);
+      for (const n of ['xsforge-snmp-agent-1.0.3-1', 'control-xsforge-snmp-agent-1.0-1', 'xsf-e2e-dummy-driver-1.0-1', 'control-xsf-e2e-dummy-driver-1.0-1']) {
+        assert.ok(db.all.includes(n), `${n} is in the installed rpm database`);
+      }
+      assert.equal(db.applied, [u.pack.update.uuid, u.driver.update.uuid].sort(), '/var/update/applied holds the records of the control packages');
+      assert.ok(db.files[modulePath], `/${modulePath} is on the installed root`);
+      assert.ok(db.files['etc/pki/rpm-gpg/RPM-GPG-KEY-XS-7'], 'the media key is installed for xsforge-update');
+      assert.ok(server.requests.includes(`/updates/${u.pack.update.nameLabel}/update.xml`) && server.requests.includes(`/updates/${u.driver.update.nameLabel}/update.xml`));
+    },
+    onHost: async (vm) => {
+      await login(vm);
+      const list = await sh(vm, 'xsforge-update list');
+      assert.is(list.rc, 0, list.out);
+      assert.match(list.out, /name-label: xsforge-snmp-agent/);
+      assert.match(list.out, /name-label: xsf-e2e-dummy-driver/);
+      // the driver package's %post ran depmod in the target: modprobe finds the module under updates/
+      const mod = await sh(vm, `modinfo -F filename ${u.moduleFile.replace(/\.ko.*$/, '')}`);
+      assert.is(mod.rc, 0, mod.out);
+      assert.match(mod.out, new RegExp(`/lib/modules/${u.kernelRelease}/updates/${u.moduleFile.replace(/\./g, '\\.')}`));
+      const mnt = await sh(vm, 'mkdir -p /mnt/hotfixes && mount -o ro /dev/sdb /mnt/hotfixes && ls /mnt/hotfixes');
+      assert.is(mnt.rc, 0, mnt.out);
+      const hf = `/mnt/hotfixes/${u.hotfix.update.nameLabel}.iso`;
+      const apply = await sh(vm, `xsforge-update apply ${hf}`);
+      assert.is(apply.rc, 0, apply.out);
+      assert.match(apply.out, new RegExp(`APPLIED: update ${u.hotfix.update.nameLabel} 1\\.0 \\(${u.hotfix.update.uuid}\\)`));
+      assert.match(apply.out, /after-apply-guidance: restartXAPI/);
+      const again = await sh(vm, `xsforge-update apply ${hf}`);
+      assert.is(again.rc, 6, again.out);
+      assert.match(again.out, /UPDATE_ALREADY_APPLIED/);
+      const refused = await sh(vm, `xsforge-update apply /mnt/hotfixes/${u.needsCu2.update.nameLabel}.iso`);
+      assert.is(refused.rc, 9, refused.out);
+      assert.match(refused.out, /PREREQUISITE_MISSING/);
+      const after = await sh(vm, 'xsforge-update list; /usr/bin/xsforge-snmp-agent');
+      assert.is(after.rc, 0, after.out);
+      assert.match(after.out, new RegExp(`name-label: ${u.hotfix.update.nameLabel}`));
+      assert.not.match(after.out, new RegExp(`name-label: ${u.needsCu2.update.nameLabel}`));
+      assert.match(after.out, /xsforge-snmp-agent 1\.0\.3-2 \(XSFE2E001\)/, 'the hotfixed agent runs');
+      const sync = await sh(vm, 'umount /mnt/hotfixes; sync');
+      assert.is(sync.rc, 0, sync.out);
+    },
+    afterHost: (db) => {
+      assert.ok(db.all.includes('xsforge-snmp-agent-1.0.3-2'), `the hotfix updated the pack's package (rpm -qa: ${db.all.join(' ')})`);
+      assert.not.ok(db.all.includes('xsforge-snmp-agent-1.0.3-1'));
+      assert.ok(db.all.includes('control-XSFE2E001-1.0-1'));
+      assert.not.ok(db.all.some((n) => n.startsWith('control-XS71ECU2001-')), 'the refused hotfix left nothing');
+      assert.equal(db.applied, [u.pack.update.uuid, u.driver.update.uuid, u.hotfix.update.uuid].sort());
+    },
+  };
+}
+
+test('BIOS: unattended install onto a blank 60 GB disk with a driver disk and a signed supplemental pack; the disk boots to login, and the host applies a signed hotfix', async () => {
+  await installAndBoot(bios());
 });
 
 test('UEFI: the same install with an EFI system partition and GRUB for x86_64-efi', async () => {

@@ -214,6 +214,46 @@ test('a process that ends without kill() (exit or SIGTERM) takes its QEMU with i
   assert.ok(await isGoneSoon(signalPid), 'QEMU killed by the signal hook');
 });
 
+/** A BIOS ISO whose ISOLINUX waits at `boot:` forever; only the typed label powers the VM off. */
+async function makePromptIso(): Promise<string> {
+  const tree = join(work, 'prompt-iso');
+  mkdirSync(join(tree, 'isolinux'), { recursive: true });
+  copyFileSync('/usr/lib/ISOLINUX/isolinux.bin', join(tree, 'isolinux', 'isolinux.bin'));
+  for (const m of SYSLINUX_MODULES) copyFileSync(join(SYSLINUX_BIOS, m), join(tree, 'isolinux', m));
+  writeFileSync(join(tree, 'isolinux', 'isolinux.cfg'), [
+    'SERIAL 0 115200', 'PROMPT 1', 'TIMEOUT 0', 'DEFAULT not-this-one',
+    'LABEL xsf-typed-label-31337', '  COM32 poweroff.c32', '',
+  ].join('\n'));
+  const out = join(work, 'prompt.iso');
+  await run(['xorriso', '-as', 'mkisofs', '-quiet', '-o', out, '-V', 'XSFPROMPT',
+    '-b', 'isolinux/isolinux.bin', '-c', 'isolinux/boot.cat', '-no-emul-boot', '-boot-load-size', '4', '-boot-info-table', tree]);
+  return out;
+}
+
+test('serial input: send() types at ISOLINUX\'s boot: prompt, the typed label powers off, the log keeps both sides', async () => {
+  const prompt = await makePromptIso();
+  const log = join(work, 'typed.log');
+  await timed('serial input', () => withVm({ media: prompt, bootAs: 'cd', memoryMiB: 256, serialLog: log, serialInput: true }, async (vm) => {
+    assert.ok(vm.argv.some((a) => a.startsWith('stdio,id=com1,signal=off,logfile=')));
+    const m = await vm.waitFor(/boot: /, BOOT_TIMEOUT);
+    // nothing happens until something is typed: TIMEOUT 0 waits for ever
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.not.ok(vm.exited, 'ISOLINUX waits at the prompt');
+    await vm.sendLine('xsf-typed-label-31337');
+    // ISOLINUX echoes what it reads, so the typed text is on the console (and in the log file)
+    await vm.waitFor(/xsf-typed-label-31337/, BOOT_TIMEOUT, { from: m.index });
+    assert.is(await vm.waitExit(BOOT_TIMEOUT), 0, 'poweroff.c32 ran: the label was typed correctly');
+  }));
+  assert.match(readFileSync(log, 'latin1'), /ISOLINUX 6\.\d+[\s\S]*boot: xsf-typed-label-31337/, 'the log file is complete from power-on');
+  const plain = await startVm({ media: prompt, memoryMiB: 256, serialLog: join(work, 'no-input.log') });
+  try {
+    const err = await plain.send('x').then(() => undefined, (e: unknown) => e);
+    assert.match(String((err as Error)?.message), /takes no serial input/);
+  } finally {
+    await plain.kill();
+  }
+});
+
 /** Runs `xsforge vm ...` in-process, capturing what it writes to stdout. */
 async function runVmCommand(args: string[]): Promise<{ stdout: string; exitCode: number | undefined }> {
   const program = new Command('xsforge').exitOverride();

@@ -2,8 +2,8 @@
 // and scripts (the installer reaches it as 10.0.2.2), an install ISO whose default
 // menu entry points at it, and blank sparse disks.
 import { createServer, type Server } from 'node:http';
-import { closeSync, ftruncateSync, openSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, createReadStream, existsSync, ftruncateSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, normalize } from 'node:path';
 import { DEFAULT_RECIPE } from '../../cli/shared.ts';
 import { buildRecipe } from './build.ts';
 
@@ -28,18 +28,41 @@ ${extra}</installation>
 `;
 }
 
-/** Serves `served` by path; every request path (with query) is appended to `requests`. */
+/**
+ * Serves `served` by path, and the files below each directory of `servedDirs`
+ * under its URL prefix (e.g. '/packs/' → a directory: update media, binary);
+ * every request path (with query) is appended to `requests`.
+ */
 export class AnswerServer {
   readonly served = new Map<string, string>();
+  readonly servedDirs = new Map<string, string>();
   readonly requests: string[] = [];
   private server?: Server;
+
+  private fileFor(path: string): string | undefined {
+    for (const [prefix, dir] of this.servedDirs) {
+      if (!path.startsWith(prefix)) continue;
+      const rel = normalize(decodeURIComponent(path.slice(prefix.length)));
+      if (rel.startsWith('..') || isAbsolute(rel)) return undefined;
+      const file = join(dir, rel);
+      if (existsSync(file) && statSync(file).isFile()) return file;
+    }
+    return undefined;
+  }
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
       const url = req.url ?? '';
       this.requests.push(url);
-      const body = this.served.get(url.split('?')[0]);
-      if (body === undefined) { res.writeHead(404).end(); return; }
+      const path = url.split('?')[0];
+      const body = this.served.get(path);
+      if (body === undefined) {
+        const file = this.fileFor(path);
+        if (!file) { res.writeHead(404).end(); return; }
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': statSync(file).size });
+        createReadStream(file).pipe(res);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body);
     });
     await new Promise<void>((r, j) => { this.server!.once('error', j); this.server!.listen(ANSWER_PORT, '127.0.0.1', r); });

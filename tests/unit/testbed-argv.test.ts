@@ -27,6 +27,15 @@ test('defaults: TCG with qemu64, 2 GiB, 2 CPUs, headless, serial to file, no def
   assert.equal(values(argv, '-drive').filter((d) => d.includes('pflash')), []);
 });
 
+test('serialInput: COM1 is the stdio chardev (no signals), the log file is its logfile, truncated; commas escaped', () => {
+  const argv = buildQemuArgv({ media: '/m.iso', serialLog: '/tmp/a,b.log', serialInput: true }, tcg);
+  assert.equal(values(argv, '-chardev'), ['stdio,id=com1,signal=off,logfile=/tmp/a,,b.log,logappend=off']);
+  assert.equal(values(argv, '-serial'), ['chardev:com1']);
+  // the monitor stays off: stdin is the guest's console only
+  assert.equal(values(argv, '-monitor'), ['none']);
+  assert.equal(values(buildQemuArgv({ media: '/m.iso', serialLog: '/s', serialInput: false }, tcg), '-chardev'), ['file,id=com1,path=/s']);
+});
+
 test('kvm uses the host CPU; an explicit cpu wins', () => {
   assert.equal(values(buildQemuArgv({ media: '/m', serialLog: '/s' }, { accel: 'kvm' }), '-cpu'), ['host']);
   assert.equal(values(buildQemuArgv({ media: '/m', serialLog: '/s', cpu: 'Haswell' }, tcg), '-cpu'), ['Haswell']);

@@ -1,0 +1,139 @@
+// The pure parts of the installer's supplemental packs and driver disks: what a
+// medium installs (groups update/drivers + control package), which files are
+// driver modules, rpm's failed-dependency lines, and how the plan lists them.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseAnswerFile } from '../../answerfiles/parse.ts';
+import { parseCmdline } from '../../installer/runtime/cmdline.ts';
+import { formatInstallPlan, planInstall, type PlanOptions } from '../../installer/runtime/plan.ts';
+import {
+  UpdateMediumError, describeUnmet, driverModules, mediumLabel, parseFailedDependencies, selectUpdatePackages,
+} from '../../installer/runtime/update-media.ts';
+import type { CompsGroup } from '../../repo/comps.ts';
+import type { PrimaryPackage } from '../../repo/verify.ts';
+
+function pkg(name: string, version = '1.0', arch = 'noarch'): PrimaryPackage {
+  return {
+    name, arch, epoch: '0', version, release: '1', href: `Packages/${name}-${version}-1.${arch}.rpm`,
+    checksum: { type: 'sha256', value: '0'.repeat(64) }, size: 1, provides: [], requires: [],
+  };
+}
+
+function group(id: string, names: string[], optional: string[] = []): CompsGroup {
+  return {
+    id, name: id, description: '', default: true, uservisible: false,
+    packages: [...names.map((n) => ({ name: n, type: 'mandatory' as const })), ...optional.map((n) => ({ name: n, type: 'optional' as const }))],
+  };
+}
+
+const PACK = { nameLabel: 'xsforge-snmp-agent', control: 'control-xsforge-snmp-agent' };
+
+test('a pack installs its update group (not optional members) and its control package, each once', () => {
+  const repo = {
+    packages: [pkg('xsforge-snmp-agent'), pkg('xsforge-snmp-agent-docs'), pkg('control-xsforge-snmp-agent'), pkg('xsforge-snmp-agent', '1.0', 'src')],
+    groups: [group('update', ['xsforge-snmp-agent', 'control-xsforge-snmp-agent'], ['xsforge-snmp-agent-docs'])],
+  };
+  assert.equal(selectUpdatePackages(PACK, repo, 'supplemental pack').map((p) => [p.name, p.arch]),
+    [['xsforge-snmp-agent', 'noarch'], ['control-xsforge-snmp-agent', 'noarch']]);
+  // a group without the control package: it is added from update.xml's control attribute
+  const noControl = { ...repo, groups: [group('update', ['xsforge-snmp-agent'])] };
+  assert.equal(selectUpdatePackages(PACK, noControl, 'supplemental pack').map((p) => p.name), ['xsforge-snmp-agent', 'control-xsforge-snmp-agent']);
+  // several builds listed: the last one (createrepo's order) wins
+  const two = { ...repo, packages: [pkg('xsforge-snmp-agent', '1.0'), pkg('xsforge-snmp-agent', '1.1'), pkg('control-xsforge-snmp-agent')] };
+  assert.is(selectUpdatePackages(PACK, two, 'supplemental pack')[0]!.version, '1.1');
+});
+
+test('driver disks: update and drivers groups together; drivers is required on a driver disk, not on a pack', () => {
+  const nic = { nameLabel: 'nic', control: 'control-nic' };
+  const repo = {
+    packages: [pkg('nic-module', '2.4.1', 'x86_64'), pkg('nic-tools'), pkg('control-nic')],
+    groups: [group('update', ['nic-tools', 'control-nic']), group('drivers', ['nic-module'])],
+  };
+  assert.equal(selectUpdatePackages(nic, repo, 'driver disk').map((p) => p.name), ['nic-tools', 'control-nic', 'nic-module']);
+  const noDrivers = { ...repo, groups: [group('update', ['nic-tools', 'control-nic'])] };
+  assert.throws(() => selectUpdatePackages(nic, noDrivers, 'driver disk'), (e: Error) => e instanceof UpdateMediumError && /driver disk nic has no comps group "drivers"/.test(e.message));
+  assert.equal(selectUpdatePackages(nic, noDrivers, 'supplemental pack').map((p) => p.name), ['nic-tools', 'control-nic']);
+});
+
+test('refusals name the medium: no update group, a member or the control package missing', () => {
+  const base = { packages: [pkg('a'), pkg('control-xsforge-snmp-agent')], groups: [group('update', ['a'])] };
+  assert.throws(() => selectUpdatePackages(PACK, { ...base, groups: [] }, 'supplemental pack'), /supplemental pack xsforge-snmp-agent has no comps group "update"/);
+  assert.throws(() => selectUpdatePackages(PACK, { ...base, groups: [group('update', ['a', 'b'])] }, 'supplemental pack'), /lists b in its comps groups, but its repository has no such package/);
+  assert.throws(() => selectUpdatePackages(PACK, { ...base, packages: [pkg('a')] }, 'supplemental pack'), /has no control package control-xsforge-snmp-agent \(update\.xml control="control-xsforge-snmp-agent"\)/);
+});
+
+test('driver modules: .ko (plain or compressed) under lib/modules/<release>/updates/, merged-usr too; nothing else', () => {
+  const files = [
+    '/lib/modules/6.1.0-56-amd64/updates/xsf_demo_nic.ko',
+    'usr/lib/modules/6.1.0-56-amd64/updates/net/e1000x.ko.xz',
+    '/lib/modules/6.1.0-56-amd64/updates/zz.ko.zst',
+    '/lib/modules/6.1.0-56-amd64/kernel/drivers/net/dummy.ko',
+    '/lib/modules/6.1.0-56-amd64/updates/readme.txt',
+    '/etc/modules-load.d/xsf_demo_nic.conf',
+    '/lib/modules/6.1.0-56-amd64/updates/bad.kox',
+  ];
+  assert.equal(driverModules(files), [
+    { release: '6.1.0-56-amd64', path: 'lib/modules/6.1.0-56-amd64/updates/xsf_demo_nic.ko', name: 'xsf_demo_nic' },
+    { release: '6.1.0-56-amd64', path: 'lib/modules/6.1.0-56-amd64/updates/zz.ko.zst', name: 'zz' },
+    { release: '6.1.0-56-amd64', path: 'usr/lib/modules/6.1.0-56-amd64/updates/net/e1000x.ko.xz', name: 'e1000x' },
+  ]);
+  assert.equal(driverModules([]), []);
+});
+
+test('rpm\'s failed dependencies: requires, conflicts (also with installed packages), obsoletes; other lines ignored', () => {
+  const out = [
+    'error: Failed dependencies:',
+    '\tplatform-version = 9.9.9 is needed by control-xsforge-snmp-agent-1.0-1.noarch',
+    '\txsforge-update(XS71ECU2) is needed by control-XS71ECU2001-1.0-1.noarch',
+    '\txsforge-update(XS71ECU3) conflicts with (installed) control-XS71ECU2-1.0-1.noarch',
+    '\tfoo is obsoleted by bar-2-1.noarch',
+    'warning: something else',
+  ].join('\n');
+  const unmet = parseFailedDependencies(out);
+  assert.equal(unmet, [
+    { kind: 'requires', capability: 'platform-version = 9.9.9', package: 'control-xsforge-snmp-agent-1.0-1.noarch' },
+    { kind: 'requires', capability: 'xsforge-update(XS71ECU2)', package: 'control-XS71ECU2001-1.0-1.noarch' },
+    { kind: 'conflicts', capability: 'xsforge-update(XS71ECU3)', package: 'control-XS71ECU2-1.0-1.noarch' },
+    { kind: 'obsoleted', capability: 'foo', package: 'bar-2-1.noarch' },
+  ]);
+  assert.is(describeUnmet(unmet[0]!), 'control-xsforge-snmp-agent-1.0-1.noarch requires platform-version = 9.9.9, which this installation does not provide');
+  assert.equal(parseFailedDependencies('error: package x is already installed'), []);
+  assert.is(mediumLabel({ role: 'driver disk', where: 'http://h/d', update: { nameLabel: 'nic' } }), 'driver disk nic (http://h/d)');
+  assert.is(mediumLabel({ role: 'supplemental pack', where: '/dev/sr1' }), 'supplemental pack (/dev/sr1)');
+});
+
+const OPTS: PlanOptions = {
+  uefi: false, labelSuffix: 'abcdef',
+  uuids: { installation: '11111111-1111-4111-8111-111111111111', controlDomain: '22222222-2222-4222-8222-222222222222', sr: '33333333-3333-4333-8333-333333333333' },
+  product: { brand: 'XenServer', version: '7.1.2', build_number: '137272c', platform: { name: 'XCP', version: '2.2.0' } },
+  installationDate: '2018-08-01 00:00:00', nics: [{ name: 'eth0', mac: '52:54:00:12:34:56' }],
+};
+
+test('the plan keeps packs and driver disks in answer-file order, lists them in its text, and no longer notes them as missing', () => {
+  const r = parseAnswerFile(`<installation><primary-disk>sda</primary-disk>
+    <source type="local"/>
+    <source type="url">http://10.0.2.2/packs/snmp/</source>
+    <driver-source type="url">http://10.0.2.2/drivers/nic</driver-source>
+    <source type="nfs">nfs.example:/packs/tools</source>
+    <source type="url">file:///packs/local-pack</source>
+    <admin-interface name="eth0" proto="dhcp"/></installation>`);
+  assert.equal(r.errors, []);
+  const plan = planInstall(r.config!, [{ name: 'sda', path: '/dev/sda', sizeBytes: 60e9, sectorSize: 512 }], parseCmdline('install').cmdline, OPTS);
+  assert.equal(plan.source, { type: 'local', address: '' });
+  assert.equal(plan.extraSources.map((s) => s.address), ['http://10.0.2.2/packs/snmp/', 'nfs.example:/packs/tools', 'file:///packs/local-pack']);
+  assert.equal(plan.driverSources, [{ type: 'url', address: 'http://10.0.2.2/drivers/nic' }]);
+  assert.not.ok(plan.notes.some((n) => /supplemental|driver/.test(n)), plan.notes.join('; '));
+  const text = formatInstallPlan(plan);
+  assert.match(text, /^ {2}driver disk 1: http:\/\/10\.0\.2\.2\/drivers\/nic$/m);
+  assert.match(text, /^ {2}supp\. pack 1: http:\/\/10\.0\.2\.2\/packs\/snmp\/$/m);
+  assert.match(text, /^ {2}supp\. pack 2: nfs nfs\.example:\/packs\/tools$/m);
+  assert.match(text, /^ {2}1\. driver disk http:\/\/10\.0\.2\.2\/drivers\/nic \(its modules are loaded into the installer first\)$/m);
+  assert.match(text, /^ {2}4\. supplemental pack file:\/\/\/packs\/local-pack$/m);
+  assert.ok(text.indexOf('Updates installed into the new dom0') < text.indexOf('Bootloader:'), 'listed before the bootloader, the order they are done in');
+  assert.not.match(text, /not installed yet|not loaded yet/);
+  const none = planInstall(parseAnswerFile('<installation><primary-disk>sda</primary-disk><source type="local"/><admin-interface name="eth0" proto="dhcp"/></installation>').config!,
+    [{ name: 'sda', path: '/dev/sda', sizeBytes: 60e9, sectorSize: 512 }], parseCmdline('install').cmdline, OPTS);
+  assert.not.match(formatInstallPlan(none), /Updates installed|supp\. pack|driver disk/);
+});
+
+test.run();
