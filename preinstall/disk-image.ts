@@ -116,6 +116,10 @@ export function diskImageConfig(name: string, text: string): FreshInstallConfig 
       'use factory media (`xsforge build --answerfile`) for installs that run scripts');
   }
   if (c.driverSources.length) throw new DiskImageError(`${name}: <driver-source> needs a booted installer; disk-image cannot load drivers`);
+  if (c.sources.length > 1) {
+    throw new DiskImageError(`${name}: disk-image installs this build's packages only; the ${c.sources.length - 1} supplemental pack <source> element(s) after the first are not installed by it`,
+      'use factory media (`xsforge build --answerfile`), whose installer installs packs, or apply them on the host with xsforge-update');
+  }
   return c;
 }
 

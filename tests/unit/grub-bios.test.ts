@@ -86,6 +86,7 @@ test('disk-image takes a plain fresh install and refuses what needs a booted ins
   refuses(answer('<driver-source type="url">http://x/d</driver-source>'), /<driver-source> needs a booted installer/);
   refuses(answer('', 'installation mode="upgrade"').replace('<primary-disk>sda</primary-disk>', '<existing-installation>sda</existing-installation>'), /mode="upgrade"/);
   refuses('<installation>', /a\.xml is not a valid answer file/);
+  refuses(answer('<source type="url">http://x/pack</source>'), /1 supplemental pack <source> element\(s\) after the first are not installed/);
 });
 
 test.run();
