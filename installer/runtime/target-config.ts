@@ -89,13 +89,18 @@ export interface FstabEntries {
   bootLabel?: string;
 }
 
+const DEVICE_TIMEOUT = 'x-systemd.device-timeout=5min';
+
 /** /etc/fstab, every file system by label. */
 export function fstab(e: FstabEntries): string {
   const rows: string[][] = [['# <file system>', '<mount point>', '<type>', '<options>', '<dump>', '<pass>']];
   rows.push([`LABEL=${e.rootLabel}`, '/', 'ext3', 'defaults', '1', '1']);
   if (e.bootLabel) rows.push([`LABEL=${e.bootLabel}`, '/boot/efi', 'vfat', 'umask=0077', '0', '2']);
-  if (e.logsLabel) rows.push([`LABEL=${e.logsLabel}`, '/var/log', 'ext3', 'defaults', '0', '2']);
-  if (e.swapLabel) rows.push([`LABEL=${e.swapLabel}`, 'none', 'swap', 'sw', '0', '0']);
+  // udev on a slow or busy host (a loaded hypervisor, TCG) can take longer than
+  // systemd's 90 s device wait; five minutes keeps first boot out of emergency mode
+  if (e.logsLabel) rows.push([`LABEL=${e.logsLabel}`, '/var/log', 'ext3', `defaults,${DEVICE_TIMEOUT}`, '0', '2']);
+  // a missing swap partition must not stop the boot
+  if (e.swapLabel) rows.push([`LABEL=${e.swapLabel}`, 'none', 'swap', `sw,nofail,${DEVICE_TIMEOUT}`, '0', '0']);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join(' ')).join('\n') + '\n';
 }

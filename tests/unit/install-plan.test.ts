@@ -174,10 +174,10 @@ test('default-storage.conf: lvm and ext, guest disks, none without an SR', () =>
 
 test('fstab by label', () => {
   assert.is(fstab({ rootLabel: 'root-abcdef', logsLabel: 'logs-abcdef', swapLabel: 'swap-abcdef' }), [
-    '# <file system>   <mount point> <type> <options> <dump> <pass>',
-    'LABEL=root-abcdef /             ext3   defaults  1      1',
-    'LABEL=logs-abcdef /var/log      ext3   defaults  0      2',
-    'LABEL=swap-abcdef none          swap   sw        0      0',
+    '# <file system>   <mount point> <type> <options>                               <dump> <pass>',
+    'LABEL=root-abcdef /             ext3   defaults                                1      1',
+    'LABEL=logs-abcdef /var/log      ext3   defaults,x-systemd.device-timeout=5min  0      2',
+    'LABEL=swap-abcdef none          swap   sw,nofail,x-systemd.device-timeout=5min 0      0',
     '',
   ].join('\n'));
 });
