@@ -16,6 +16,7 @@ import { installedPackageVersions } from '../core/tools.ts';
 import { localImportClosure } from '../core/imports.ts';
 import { newcFromTree, type NewcStats } from './cpio.ts';
 import { moduleClosure, moduleDependencies, parseModinfo } from './kmod.ts';
+import { INSTALLER_EULA } from './tui/system.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const INIT_SCRIPT = join(here, 'init.sh');
@@ -31,6 +32,8 @@ export const BASE_PACKAGES = [
   // coreutils and util-linux (blockdev, partx, wipefs, mkswap) are essential already
   'e2fsprogs', 'dosfstools', 'zstd', 'curl', 'ca-certificates', 'isc-dhcp-client',
   'grub2-common', 'grub-pc-bin', 'grub-efi-amd64-bin', 'efibootmgr',
+  // the interactive installer's time zone screens (installer/tui/system.ts: readTimezones)
+  'tzdata',
 ];
 
 /**
@@ -96,6 +99,8 @@ export interface InstallImgParams {
   aptCacheDir: string;
   /** zstd level (default 19); lower is much faster for throwaway test images */
   zstdLevel?: number;
+  /** the product's licence, shown by the interactive installer (copied to INSTALLER_EULA) */
+  eulaFile?: string;
   progress?: (note: string) => void;
 }
 
@@ -156,6 +161,7 @@ export async function buildInstallImg(p: InstallImgParams): Promise<InstallImgRe
   await mkdir(join(root, 'opt/xsforge'), { recursive: true });
   await bundleRuntime(join(root, 'opt/xsforge/installer.js'));
   await writeFile(join(root, 'opt/xsforge/product.json'), canonicalJson(p.product) + '\n');
+  if (p.eulaFile) await copyFile(p.eulaFile, join(root, INSTALLER_EULA.slice(1)));
   await copyFile(INIT_SCRIPT, join(root, 'init'));
   await chmod(join(root, 'init'), 0o755);
 
@@ -275,6 +281,8 @@ export interface InstallImgStageOptions {
   moduleDirs: string[];
   compression: Compression;
   product: ProductIdentity;
+  /** the recipe's product.eula: a netboot has no medium to read it from, so install.img carries it */
+  eulaFile?: string;
 }
 
 /**
@@ -289,6 +297,7 @@ export function installImgStage(o: InstallImgStageOptions): Stage<any> {
   for (const f of ['cpio.ts', 'kmod.ts', 'install-img.ts']) inputFiles[f] = join(here, f);
   // npm packages bundled into the runtime (fast-xml-parser) and esbuild itself
   inputFiles['package-lock.json'] = join(REPO_DIR, 'package-lock.json');
+  if (o.eulaFile) inputFiles.eula = o.eulaFile;
   return defineStage({
     name: 'install-img',
     version: 1,
@@ -316,6 +325,7 @@ export function installImgStage(o: InstallImgStageOptions): Stage<any> {
         moduleDirs: o.moduleDirs,
         compression: o.compression,
         product: o.product,
+        ...(o.eulaFile && { eulaFile: ctx.inputFile('eula') }),
         aptCacheDir: join(ctx.downloadCache, 'apt-archives'),
         progress: ctx.progress,
       });

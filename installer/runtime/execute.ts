@@ -39,9 +39,8 @@ async function waitForDevices(paths: string[], timeoutMs: number): Promise<boole
  * busy disk and some kernels (loop devices in sandboxes) take it without
  * creating partitions; partx then adds them one by one (BLKPG).
  */
-async function rereadPartitions(env: ExecuteEnv, plan: InstallPlan): Promise<void> {
-  const disk = plan.target.path;
-  const nodes = plan.layout.partitions.map((p) => partitionDevice(disk, p.number));
+export async function rereadPartitions(env: FetchEnv, disk: string, partitions: { number: number }[]): Promise<void> {
+  const nodes = partitions.map((p) => partitionDevice(disk, p.number));
   const settle = async () => {
     if (findOnPath('udevadm')) await env.log.run(['udevadm', 'settle', '--timeout=30']).catch(() => undefined);
   };
@@ -77,7 +76,7 @@ async function mountAll(env: ExecuteEnv, plan: InstallPlan, which: (mountPoint: 
 }
 
 /** The plan's configuration files and root's password, into the target root (also used by disk-image). */
-export function writeFiles(env: Pick<ExecuteEnv, 'targetRoot' | 'log'>, plan: InstallPlan): void {
+export function writeFiles(env: Pick<ExecuteEnv, 'targetRoot' | 'log'>, plan: Pick<InstallPlan, 'files' | 'rootPassword'>): void {
   for (const f of plan.files) {
     const path = join(env.targetRoot, f.path);
     mkdirSync(dirname(path), { recursive: true });
@@ -106,7 +105,8 @@ function isSymlink(path: string): boolean {
   }
 }
 
-async function installBootloader(env: ExecuteEnv, plan: InstallPlan): Promise<void> {
+/** GRUB onto the disk (BIOS) or the ESP mounted at <targetRoot>/boot/efi (UEFI); also used by upgrade.ts. */
+export async function installBootloader(env: ExecuteEnv, plan: Pick<InstallPlan, 'bootloader'> & { target: { path: string } }): Promise<void> {
   const bl = plan.bootloader;
   const bootDir = join(env.targetRoot, 'boot');
   if (bl.mode === 'bios') {
@@ -139,7 +139,7 @@ async function installBootloader(env: ExecuteEnv, plan: InstallPlan): Promise<vo
   }
 }
 
-function copyLogs(env: ExecuteEnv): void {
+export function copyLogs(env: ExecuteEnv): void {
   const dir = join(env.targetRoot, 'var/log/installer');
   mkdirSync(dir, { recursive: true });
   for (const f of env.logFiles) {
@@ -163,6 +163,16 @@ export async function unmountAll(env: FetchEnv): Promise<void> {
   if (first) throw first;
 }
 
+/** Steps a reinstall adds (upgrade.ts: the backup copy), around the table write. */
+export interface ExecuteHooks {
+  /** after every check, before the table is written */
+  beforeTable?: () => Promise<void>;
+  /** after the new table is in the kernel, before any partition is wiped */
+  afterTable?: () => Promise<void>;
+  /** partitions not wiped after the table write (the backup a hook just made) */
+  keepPartitions?: number[];
+}
+
 /**
  * Carry out the plan. installation-start scripts, the source check and the
  * checks of every driver disk and supplemental pack run before the disk is
@@ -175,7 +185,7 @@ export async function unmountAll(env: FetchEnv): Promise<void> {
  * that rpm refuses stops the install before the bootloader is written, so the
  * disk never boots a system that lacks what the answer file asked for.
  */
-export async function executePlan(plan: InstallPlan, env: ExecuteEnv, drivers?: UpdateMedium[]): Promise<void> {
+export async function executePlan(plan: InstallPlan, env: ExecuteEnv, drivers?: UpdateMedium[], hooks: ExecuteHooks = {}): Promise<void> {
   await runStageScripts(env, 'installation-start', plan.scripts['installation-start'], [], true);
 
   env.log.say('Looking for the installation source');
@@ -200,11 +210,13 @@ export async function executePlan(plan: InstallPlan, env: ExecuteEnv, drivers?: 
 
   // the source stays mounted below; the target's mounts come after it on the stack
   const sourceMounts = env.mounted.length;
+  await hooks.beforeTable?.();
   env.log.say(`Writing the ${plan.layout.tableType.toUpperCase()} partition table on ${plan.target.path}`);
   await writeTableToImage(plan.target.path, plan.layout);
-  await rereadPartitions(env, plan);
+  await rereadPartitions(env, plan.target.path, plan.layout.partitions);
+  await hooks.afterTable?.();
   for (const p of plan.layout.partitions) {
-    if (p.role === 'utility') continue;
+    if (p.role === 'utility' || hooks.keepPartitions?.includes(p.number)) continue;
     const dev = partitionDevice(plan.target.path, p.number);
     // old signatures (LVM, RAID, file systems) on the new partitions would confuse first boot
     await env.log.run(['wipefs', '--all', '--quiet', dev]);

@@ -32,6 +32,7 @@ import {
   blockDeviceByPath, listBlockDevices, listNics, pathsFromEnv, readCmdlineText, readProduct, writeAtexit,
   type BlockDevice, type Nic, type ProductIdentity, type SystemPaths,
 } from './system.ts';
+import { runInteractive } from './interactive.ts';
 import { planFileBeside, runUnattended } from './unattended.ts';
 
 export const READY_MARKER = 'XSFORGE-INSTALLER-READY';
@@ -93,16 +94,13 @@ function options(argv: string[], env: NodeJS.ProcessEnv = process.env): { paths:
 }
 
 /** What the installer does once it knows the command line and the hardware. */
-function chooseOperation(s: Session): 'unattended' | string[] {
+function chooseOperation(s: Session): 'unattended' | 'interactive' | string[] {
   const c = s.parsed.cmdline;
   if (s.parsed.errors.length) {
     return [unrecoverableErrorText(s.parsed.errors.join('\n')), 'No disk has been changed.'];
   }
   if (c.install && (c.answerfile || c.answerfileGenerator)) return 'unattended';
-  return [
-    'The interactive installer is not part of this build of the installer yet.',
-    'No disk has been changed.',
-  ];
+  return 'interactive';
 }
 
 function finish(s: Session, action: AtExit): void {
@@ -138,28 +136,29 @@ async function main(argv: string[]): Promise<number> {
   console.line(`${READY_MARKER} disks=${disks.length} optical=${optical.length} nics=${nics.length} errors=${parsed.errors.length}`);
 
   const operation = chooseOperation(s);
+  const targets = (listed: BlockDevice[]) => {
+    const all = [...listed];
+    for (const path of opts.install.extraDisks) all.push(blockDeviceByPath(opts.paths, path));
+    return all.map((d) => ({ name: d.name, path: d.path, sizeBytes: d.sizeBytes, sectorSize: d.sectorSize, vendor: d.vendor, model: d.model }));
+  };
+  const common = {
+    cmdline: parsed.cmdline,
+    product,
+    disks: targets(disks),
+    nics: nics as Nic[],
+    uefi: opts.install.bootMode ? opts.install.bootMode === 'uefi' : existsSync(join(opts.paths.sysRoot, 'firmware', 'efi')),
+    sysRoot: opts.paths.sysRoot,
+    devRoot: opts.paths.devRoot,
+    targetRoot: opts.install.targetRoot,
+    workDir: opts.install.workDir,
+    efivarsDir: join(opts.paths.sysRoot, 'firmware', 'efi', 'efivars'),
+    planFile: planFileBeside(opts.install.logFile, opts.install.workDir),
+  };
   if (operation === 'unattended') {
     const log = new InstallLog(console, opts.install.logFile, opts.alsoStdout);
-    const targets = (listed: BlockDevice[]) => {
-      const all = [...listed];
-      for (const path of opts.install.extraDisks) all.push(blockDeviceByPath(opts.paths, path));
-      return all.map((d) => ({ name: d.name, path: d.path, sizeBytes: d.sizeBytes, sectorSize: d.sectorSize }));
-    };
-    await runUnattended({
-      cmdline: parsed.cmdline,
-      product,
-      disks: targets(disks),
-      probeDisks: () => targets(listBlockDevices(opts.paths).disks),
-      nics: nics as Nic[],
-      log,
-      uefi: opts.install.bootMode ? opts.install.bootMode === 'uefi' : existsSync(join(opts.paths.sysRoot, 'firmware', 'efi')),
-      sysRoot: opts.paths.sysRoot,
-      devRoot: opts.paths.devRoot,
-      targetRoot: opts.install.targetRoot,
-      workDir: opts.install.workDir,
-      efivarsDir: join(opts.paths.sysRoot, 'firmware', 'efi', 'efivars'),
-      planFile: planFileBeside(opts.install.logFile, opts.install.workDir),
-    });
+    await runUnattended({ ...common, log, probeDisks: () => targets(listBlockDevices(opts.paths).disks) });
+  } else if (operation === 'interactive') {
+    await runInteractive({ ...common, consoles: console, logFile: opts.install.logFile });
   } else {
     for (const l of operation) console.line(l);
   }

@@ -16,6 +16,7 @@ import type { InstallLog } from './log.ts';
 import { bringUpNetwork } from './network.ts';
 import { formatInstallPlan, installPlanJson, planInstall, scriptsByStage, type DetectedDisk, type InstallPlan, type ProductInfo } from './plan.ts';
 import { runGenerator, runStageScripts } from './scripts.ts';
+import { reinstallHooks, restoreFromBackup, upgradeInstallation } from './upgrade.ts';
 import { cryptSaltFromBytes } from './sha512crypt.ts';
 import type { Nic } from './system.ts';
 import { loadDriverModules, prepareUpdateMedia, type ModuleEnv, type UpdateMedium } from './update-media.ts';
@@ -117,6 +118,15 @@ export async function runUnattended(o: UnattendedOptions): Promise<'complete' | 
       }
     }
 
+    if (config.kind === 'restore' || config.mode === 'upgrade') {
+      const ctx = { product: o.product, disks, uefi: o.uefi, installationDate: installationDate(new Date()), planFile: o.planFile, planMarker: PLAN_MARKER };
+      const done = config.kind === 'restore' ? await restoreFromBackup(config, env, ctx) : await upgradeInstallation(config, env, ctx, drivers);
+      await unmountAll(env).catch(() => undefined);
+      await runStageScripts(env, 'installation-complete', scriptsByStage(config.scripts)['installation-complete'], ['0'], false);
+      log.say(`${COMPLETE_MARKER} disk=${done.disk} labels=${done.labelSuffix}`);
+      return 'complete';
+    }
+
     const plan: InstallPlan = planInstall(config, disks, cmdline, {
       uefi: o.uefi,
       labelSuffix: randomLabelSuffix(),
@@ -131,7 +141,9 @@ export async function runUnattended(o: UnattendedOptions): Promise<'complete' | 
     log.say(`${PLAN_MARKER} disk=${plan.target.path} table=${plan.layout.tableType} boot=${plan.bootMode} labels=${plan.labelSuffix} plan=${o.planFile}`);
     log.say(formatInstallPlan(plan));
 
-    await executePlan(plan, env, drivers);
+    // a reinstall finds and checks the old installation now, before the disk is touched
+    const hooks = plan.mode === 'reinstall' ? await reinstallHooks(plan, env, { disks, product: o.product, uefi: o.uefi }) : {};
+    await executePlan(plan, env, drivers, hooks);
     await unmountAll(env).catch(() => undefined);
     await runStageScripts(env, 'installation-complete', plan.scripts['installation-complete'], ['0'], false);
     log.say(`${COMPLETE_MARKER} disk=${plan.target.path} labels=${plan.labelSuffix}`);

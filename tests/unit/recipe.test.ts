@@ -94,7 +94,7 @@ test('the shipped recipes load', () => {
   const mini = loadRecipe(join(recipesDir, 'test-mini.yaml'));
   assert.is(mini.name, 'test-mini');
   assert.is(mini.product.volume_id, 'XS712_TEST');
-  assert.equal(mini.installer.packages, ['nodejs', 'udev', 'kmod', 'util-linux', 'iproute2']);
+  assert.equal(mini.installer.packages, ['nodejs', 'udev', 'kmod', 'util-linux', 'iproute2', 'rpm']);
   assert.equal(mini.installer.modules, xs.installer.modules); // inherited
   assert.is(mini.hypervisor.package, xs.hypervisor.package);
   assert.is((mini as Record<string, unknown>).extends, undefined);
