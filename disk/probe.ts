@@ -7,6 +7,7 @@ import { readTableFromImage } from './write-table.ts';
 import type { ExistingPartition, TableType } from './layout.ts';
 
 export interface ImageProbe {
+  /** device node or image path, e.g. /dev/sda */
   diskName: string;
   sizeBytes: number;
   table: {
@@ -17,6 +18,7 @@ export interface ImageProbe {
     diskGuid?: string;
     diskSignature?: number;
   };
+  /** the first EXT_PROBE_BYTES bytes of each partition, by number (missing: not read) */
   partitionStarts: Record<number, Uint8Array>;
 }
 

@@ -10,8 +10,9 @@
 // /.xen-backup-partition (product.findXenSourceBackups), to which xsforge adds
 // /.xsforge-backup.json: the version it holds and the layout it was taken from.
 import { MESSAGES } from '../answerfiles/model.ts';
+import type { ImageProbe } from '../disk/probe.ts';
 import { EXT_PROBE_BYTES, readExtSuperblock, type ExtSuperblock } from '../disk/ext-superblock.ts';
-import type { ExistingPartition, Role, Scheme, TableType } from '../disk/layout.ts';
+import type { Role, Scheme, TableType } from '../disk/layout.ts';
 import { classifyLayout, isLinuxDataPartition, type ExistingLayout } from '../disk/upgrade-layout.ts';
 import { partitionDevice } from '../installer/runtime/plan.ts';
 import {
@@ -19,21 +20,8 @@ import {
 } from './model.ts';
 
 /** What the planners need of one disk. */
-export interface DiskProbe {
-  /** device node, e.g. /dev/sda */
-  diskName: string;
-  sizeBytes: number;
-  table: {
-    tableType: TableType | 'none';
-    diskSectors: number;
-    sectorSize: number;
-    existing: ExistingPartition[];
-    diskGuid?: string;
-    diskSignature?: number;
-  };
-  /** the first EXT_PROBE_BYTES bytes of each partition, by number (missing: not read) */
-  partitionStarts: Record<number, Uint8Array>;
-}
+/** A disk as the planners see it: read by disk/probe.ts from an image or a device. */
+export type DiskProbe = ImageProbe;
 
 export { EXT_PROBE_BYTES };
 
