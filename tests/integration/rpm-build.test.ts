@@ -184,12 +184,12 @@ test('the product package set builds as a stage from upstream outputs, and is ca
   const opts = { cache, reporter: { emit: (e: BuildEvent) => events.push(e), close() {} }, sourceDateEpoch: EPOCH, scope: 't', jobs: 2 };
   const t0 = Date.now();
   const results = await runGraph([rpmPackagesStage({ name: 'rpms', packages, deps: { boot: upstream } })], opts);
-  console.log(`  5 product RPMs as a stage: ${Date.now() - t0} ms`);
+  console.log(`  6 product RPMs as a stage: ${Date.now() - t0} ms`);
   const out = results.get('rpms')!.dir;
   const manifest = JSON.parse(readFileSync(join(out, RPMS_MANIFEST), 'utf8')) as RpmsManifestEntry[];
   assert.equal(manifest.map((m) => m.file), [
     'kernel-6.1.119-1.x86_64.rpm', 'xenserver-gpg-keys-7.1.2-137272c.noarch.rpm', 'xenserver-hypervisor-4.17.5-137272c.x86_64.rpm',
-    'xenserver-release-7.1.2-137272c.noarch.rpm', 'xsforge-firstboot-7.1.2-137272c.noarch.rpm',
+    'xenserver-release-7.1.2-137272c.noarch.rpm', 'xsforge-firstboot-7.1.2-137272c.noarch.rpm', 'xsforge-update-7.1.2-137272c.noarch.rpm',
   ]);
   const read = (f: string) => parseRpm(readFileSync(join(out, f)));
   const deps = (i: RpmInfo) => i.provides.map(formatDependency);
