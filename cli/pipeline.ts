@@ -143,7 +143,7 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
     packages: r.installer.packages,
     moduleDirs: r.installer.modules ?? [],
     compression: r.installer.compression,
-    product: { brand: r.product.brand, version: r.product.version, build_number: r.product.build_number, platform: r.product.platform },
+    product: { brand: r.product.brand, platform: r.product.platform },
     ...(r.product.eula && { eulaFile: r.product.eula }),
   });
   const product = { brand: r.product.brand, version: r.product.version, build_number: r.product.build_number, platform: r.product.platform };

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { ToolError, MissingToolError } from './errors.ts';
-import { HOST_TOOLS, findOnPath } from './tools.ts';
+import { debianPackageOf, findOnPath } from './which.ts';
 
 export interface ExecOptions {
   cwd?: string;
@@ -63,8 +63,8 @@ export function run(argv: string[], opts: ExecOptions = {}): Promise<ExecResult>
       clearTimeout(timer);
       log?.end();
       if (err.code === 'ENOENT') {
-        const known = Object.values(HOST_TOOLS).find((t) => t.command === cmd);
-        reject(known ? new MissingToolError(cmd, known.debianPackage) : new ToolError(argv, null, null, `cannot run: ${err.message}`, opts.hint));
+        const pkg = debianPackageOf(cmd);
+        reject(pkg ? new MissingToolError(cmd, pkg) : new ToolError(argv, null, null, `cannot run: ${err.message}`, opts.hint));
       } else reject(new ToolError(argv, null, null, err.message, opts.hint));
     });
     child.on('close', (code, signal) => {
@@ -140,8 +140,8 @@ export function startProcess(argv: string[], opts: StartOptions = {}): Promise<R
     child.once('error', (err: NodeJS.ErrnoException) => {
       process.off('exit', killOnExit);
       if (err.code === 'ENOENT') {
-        const known = Object.values(HOST_TOOLS).find((t) => t.command === cmd);
-        reject(known ? new MissingToolError(cmd, known.debianPackage) : new ToolError(argv, null, null, `cannot run: ${err.message}`));
+        const pkg = debianPackageOf(cmd);
+        reject(pkg ? new MissingToolError(cmd, pkg) : new ToolError(argv, null, null, `cannot run: ${err.message}`));
       } else reject(new ToolError(argv, null, null, err.message));
     });
     child.once('spawn', () => {

@@ -1,9 +1,9 @@
 // The host tools the build runs, each with the Debian package that provides it.
 // Versions come from dpkg's status file (one read, no process per tool), so a
 // stage key can include tool versions without slowing a no-op rebuild.
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { MissingToolError } from './errors.ts';
+import { findOnPath, registerToolPackages } from './which.ts';
 
 export interface HostTool {
   /** command name as run */
@@ -63,7 +63,13 @@ export const HOST_TOOLS = {
   modprobe: { command: 'modprobe', debianPackage: 'kmod', purpose: 'the installer loading driver-disk modules (its integration test on this host)' },
   ldd: { command: 'ldd', debianPackage: 'libc-bin', purpose: 'a shell for a scratch rpm root (tests)' },
   chromium: { command: 'chromium', debianPackage: 'chromium', purpose: 'rendering the build report headless (tests)' },
+  umount: { command: 'umount', debianPackage: 'mount', purpose: 'unmounting what a killed chroot build left in its scratch directory' },
+  mount: { command: 'mount', debianPackage: 'mount', purpose: 'a small tmpfs as a full disk (cache fault tests)' },
+  dd: { command: 'dd', debianPackage: 'coreutils', purpose: 'filling a full disk (cache fault tests)' },
 } as const satisfies Record<string, HostTool>;
+
+// run()'s missing-tool errors name the package to install
+registerToolPackages(Object.values(HOST_TOOLS));
 
 export type ToolName = keyof typeof HOST_TOOLS;
 
@@ -76,17 +82,7 @@ export const HOST_DATA_PACKAGES: Record<string, { paths: string[]; purpose: stri
   ovmf: { paths: ['/usr/share/OVMF/OVMF_CODE_4M.fd'], purpose: 'UEFI firmware for boot tests' },
 };
 
-export function findOnPath(command: string): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin']);
-  for (const dir of dirs) {
-    const p = join(dir, command);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch { /* not here */ }
-  }
-  return undefined;
-}
+export { findOnPath };
 
 /** Throws MissingToolError naming the apt package when a tool is absent. */
 export function requireTool(name: ToolName): string {

@@ -72,10 +72,14 @@ const PRUNE = [
 
 export type Compression = 'zstd' | 'gzip' | 'xz';
 
+/**
+ * What install.img knows of the product: the brand and platform, not the
+ * release. The installer takes the version and build from the install source's
+ * .treeinfo, so a new release of the line (a CU base-install ISO, 7.1.3) reuses
+ * the same install.img instead of rebuilding it.
+ */
 export interface ProductIdentity {
   brand: string;
-  version: string;
-  build_number: string;
   platform: { name: string; version: string };
 }
 

@@ -12,7 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { XMLParser } from 'fast-xml-parser';
 import { XsforgeError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
-import { findOnPath } from '../core/tools.ts';
+import { findOnPath } from '../core/which.ts';
 
 export interface Checksum { type: string; value: string }
 

@@ -6,7 +6,7 @@
 // text, then kill it, or wait for it to power off). The rule that matters is kept:
 // argument arrays only, never a shell string, and errors carry argv and output.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -371,11 +371,34 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
 }
 
 /** Runs `fn` with a booted VM and always kills QEMU afterwards, also when `fn` throws. */
-export async function withVm<T>(opts: VmOptions, fn: (vm: Vm) => Promise<T>): Promise<T> {
+/** QEMU itself died of SIGSEGV or SIGABRT (seen under TCG on a loaded CI machine): not the guest's fault. */
+export function qemuCrashed(status: number | undefined): boolean {
+  return status === 128 + 11 || status === 128 + 6;
+}
+
+/**
+ * Start a VM, run `fn`, kill the VM. When QEMU itself crashes (SIGSEGV/SIGABRT,
+ * not a guest failure), the boot is tried once more with a fresh VM; the first
+ * serial log is kept as <log>.qemu-crash and the retry is reported on stderr.
+ * `fn` must then be safe to run twice (a boot check is; callers whose `fn`
+ * keeps state across the boot pass retryOnQemuCrash: false).
+ */
+export async function withVm<T>(opts: VmOptions & { retryOnQemuCrash?: boolean }, fn: (vm: Vm) => Promise<T>): Promise<T> {
   const vm = await startVm(opts);
   try {
     return await fn(vm);
+  } catch (e) {
+    if (opts.retryOnQemuCrash === false || !vm.exited || !qemuCrashed(vm.exitStatus)) throw e;
+    const kept = `${opts.serialLog}.qemu-crash`;
+    if (opts.serialLog && existsSync(opts.serialLog)) renameSync(opts.serialLog, kept);
+    process.stderr.write(`warning: QEMU crashed (exit status ${vm.exitStatus}); booting once more (first serial log: ${kept})\n${(e as Error).message.split('\n')[0]}\n`);
   } finally {
     await vm.kill();
+  }
+  const again = await startVm(opts);
+  try {
+    return await fn(again);
+  } finally {
+    await again.kill();
   }
 }

@@ -112,8 +112,10 @@ export function planRestore(backup: FoundBackup, o: RestoreOptions): RestorePlan
   if (!sameProductLine(backup.product, o.media)) {
     throw new UpgradeError(`The backup on ${backup.device} holds ${describeProduct(backup.product)}, not ${o.media.brand} on ${o.media.platform.name}: this installer cannot restore it.`);
   }
-  // the product restores only backups up to its own version (product.findXenSourceBackups)
-  if (compareVersions(backup.product.version, o.media.version) > 0) {
+  // the product restores only backups up to its own version (product.findXenSourceBackups);
+  // a restore has no install source, so without booted media the release is unknown ('')
+  if (!o.media.version) notes.push(`the installer's release is unknown (no install media with a .treeinfo): the backup's ${backup.product.version} is not compared with it`);
+  else if (compareVersions(backup.product.version, o.media.version) > 0) {
     throw new UpgradeError(`The backup on ${backup.device} holds ${describeProduct(backup.product)}, newer than this installer's ${o.media.brand} ${o.media.version}.`,
       `restore it with media of ${backup.product.version} or later`);
   }

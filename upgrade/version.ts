@@ -64,6 +64,10 @@ export function checkUpgrade(installed: InstalledProduct, media: MediaProduct, o
     throw new UpgradeError(`The installation${where} is ${describeProduct(installed)}; this media installs ${mediaText}. Only an installation of the same product (${media.brand} on ${media.platform.name}) can be upgraded.`,
       'install afresh with mode="reinstall" (the old root is kept in the backup partition) or mode="fresh"');
   }
+  if (!media.version) {
+    throw new UpgradeError(`The installation source names no release (.treeinfo [branding] version), so the installation${where} (${describeProduct(installed)}) cannot be checked against it; nothing was changed.`,
+      'upgrade from a complete copy of the install media (its .treeinfo names the release)');
+  }
   const byProduct = compareVersions(installed.version, media.version);
   const byPlatform = installed.platformVersion ? compareVersions(installed.platformVersion, media.platform.version) : 0;
   if (byProduct > 0 || (byProduct === 0 && byPlatform > 0)) {

@@ -3,7 +3,7 @@
 // error into the product's "An unrecoverable error has occurred" text.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, accessSync, constants, chmodSync, lstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { findOnPath } from '../../core/tools.ts';
+import { findOnPath } from '../../core/which.ts';
 import { writeTableToImage } from '../../disk/write-table.ts';
 import { FetchError, scratchDir, type FetchEnv } from './fetch.ts';
 import { installProductPackages, mirrorRepository, verifyProductRepository, type ProductRepository } from './packages.ts';

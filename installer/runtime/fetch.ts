@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { XsforgeError } from '../../core/errors.ts';
-import { findOnPath } from '../../core/tools.ts';
+import { findOnPath } from '../../core/which.ts';
 import type { InstallLog } from './log.ts';
 
 export interface FetchEnv {

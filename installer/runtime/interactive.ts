@@ -24,7 +24,8 @@ import { verifyProductRepository } from './packages.ts';
 import { formatInstallPlan, installPlanJson, planInstall, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, type DetectedDisk, type InstallPlan, type PlanOptions, type ProductInfo } from './plan.ts';
 import { runStageScripts } from './scripts.ts';
 import { cryptSaltFromBytes } from './sha512crypt.ts';
-import { openSource } from './source.ts';
+import { openSource, productOfSource, readSourceProduct } from './source.ts';
+import { findInstallMedium } from './fetch.ts';
 import type { BlockDevice, Nic } from './system.ts';
 import { COMPLETE_MARKER, PLAN_MARKER, installationDate, randomLabelSuffix } from './unattended.ts';
 
@@ -109,12 +110,14 @@ export async function runInteractive(o: InteractiveOptions): Promise<Interactive
     log, workDir: o.workDir, sysRoot: o.sysRoot, devRoot: o.devRoot, excludeDisks: [], mounted: [],
     targetRoot: o.targetRoot, efivarsDir: o.efivarsDir, logFiles: [o.logFile, o.planFile],
   };
+  // the release on the booted CD, if any, for the title; the chosen source decides (verifySource)
+  let product = await bootMediumProduct(env, o.product, o.disks.map((d) => d.path));
   // made once: the plan shown on the confirm screen is the plan carried out
   const planOptions: PlanOptions = {
     uefi: o.uefi,
     labelSuffix: randomLabelSuffix(),
     uuids: { installation: randomUUID(), controlDomain: randomUUID(), sr: randomUUID() },
-    product: o.product,
+    product,
     passwordSalt: cryptSaltFromBytes(randomBytes(16)),
     installationDate: installationDate(new Date()),
     nics: o.nics,
@@ -136,7 +139,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<Interactive
     detection: { installations: [], backups: [] },
     eulaText: readEula([INSTALLER_EULA]),
     timezones: readTimezones(o.zoneinfoDir),
-    productVersion: o.product.version,
+    productVersion: product.version,
     brand: o.product.brand,
     ...(o.cmdline.keymap && { defaultKeymap: o.cmdline.keymap }),
     now: installationDate(new Date()).slice(0, 16),
@@ -147,6 +150,8 @@ export async function runInteractive(o: InteractiveOptions): Promise<Interactive
       try {
         await network(setup);
         const source = await openSource(env, mainSource(config), ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH);
+        product = productOfSource(o.product, await readSourceProduct(env, source), source.where);
+        planOptions.product = product;
         if (source.dir) await verifyProductRepository(env, source.dir);
         return { ok: true };
       } catch (e) {
@@ -227,5 +232,25 @@ async function saveAnswerFile(env: ExecuteEnv, plan: InstallPlan, saveAs: string
     env.log.say(`The answers could not be saved as ${saveAs}: ${(e as Error).message.split('\n')[0]}`);
   } finally {
     await unmountAll(env).catch(() => undefined);
+  }
+}
+
+/**
+ * The product on the optical medium the installer booted from (hard disks, the
+ * USB sticks among them, are not mounted here: a disk's journal must not be
+ * replayed before the user has chosen anything); install.img's identity otherwise.
+ */
+async function bootMediumProduct(env: ExecuteEnv, installer: ProductInfo, disks: string[]): Promise<ProductInfo> {
+  const excluded = env.excludeDisks;
+  env.excludeDisks = disks;
+  try {
+    const dir = await findInstallMedium(env, ROOT_IMAGE_PATH);
+    return productOfSource(installer, await readSourceProduct(env, { dir, where: dir }), dir);
+  } catch {
+    return installer;
+  } finally {
+    await unmountAll(env).catch(() => undefined);
+    delete env.mediumDir;
+    env.excludeDisks = excluded;
   }
 }

@@ -4,7 +4,7 @@
 // functions; bringUpNetwork runs them.
 import { existsSync, writeFileSync } from 'node:fs';
 import { XsforgeError } from '../../core/errors.ts';
-import { findOnPath } from '../../core/tools.ts';
+import { findOnPath } from '../../core/which.ts';
 import type { NetworkConfig } from './cmdline.ts';
 import type { InstallLog } from './log.ts';
 import type { Nic } from './system.ts';

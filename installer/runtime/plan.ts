@@ -11,6 +11,7 @@ import { formatPlan } from '../../disk/format.ts';
 import { formatBytes } from '../../disk/size.ts';
 import type { AtExit, InstallerCmdline } from './cmdline.ts';
 import { sha512Crypt } from './sha512crypt.ts';
+import { issueFile, issueNetFile, releaseFile } from '../../dom0-rootfs/identity.ts';
 import {
   chronySources, defaultStorageConf, efiStubGrubConfig, fstab, grubConfig, hostsFile, inventoryFile, managementConf,
   networkConf, resolvConf, type ManagementConfig,
@@ -244,6 +245,11 @@ export function planInstall(config: InstallConfig, disks: DetectedDisk[], cmdlin
 
   const files: PlannedFile[] = [];
   const file = (path: string, content: string, mode = 0o644) => files.push({ kind: 'file', path, content, mode });
+  // the release installed is the source's (a CU base-install medium names 7.1.3 while its
+  // dom0 image was built as 7.1.2): the host's own identity files say what it runs
+  file('etc/xsforge-release', releaseFile(opts.product));
+  file('etc/issue', issueFile(opts.product));
+  file('etc/issue.net', issueNetFile(opts.product));
   file('etc/hostname', `${hostname}\n`);
   file('etc/hosts', hostsFile(hostname));
   file('etc/resolv.conf', resolvConf(config.nameServers, domain));

@@ -2,7 +2,7 @@
 import type { BlockDevice, Nic, ProductIdentity } from './system.ts';
 
 export function banner(p: ProductIdentity): string {
-  return `Welcome to ${p.brand} ${p.version} (build ${p.build_number}) installer`;
+  return p.version ? `Welcome to ${p.brand} ${p.version} (build ${p.build_number}) installer` : `Welcome to the ${p.brand} installer`;
 }
 
 /** Sizes as a person reads them on a disk label: 1000-based, 3 significant digits. */

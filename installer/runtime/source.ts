@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { quoteArg } from '../../core/errors.ts';
 import type { RepoSource } from '../../answerfiles/model.ts';
+import { parseTreeinfo } from '../../media/treeinfo.ts';
 import { FetchError, fetchText, fileUrlPath, findInstallMedium, mountNfs, type FetchEnv } from './fetch.ts';
 
 /** dom0/root.json (contract with the dom0-rootfs stage). */
@@ -153,4 +154,61 @@ export async function extractRoot(env: FetchEnv, src: OpenedSource, rootImage: s
   }
   if (failed) throw failed.reason as Error;
   return { bytes, sha256 };
+}
+
+/** What a medium's .treeinfo says about the release on it ([branding], [build], [platform]; SPEC §1). */
+export interface MediumProduct {
+  brand?: string;
+  version?: string;
+  build_number?: string;
+  platform?: { name: string; version: string };
+}
+
+/** The release named by .treeinfo text; fields the file lacks stay absent. Pure. */
+export function mediumProductFromTreeinfo(text: string, where: string): MediumProduct {
+  const sections = parseTreeinfo(text, where);
+  const get = (section: string, key: string) => sections.find((s) => s.name === section)?.entries.find(([k]) => k.toLowerCase() === key)?.[1];
+  const out: MediumProduct = {};
+  const brand = get('branding', 'name');
+  const version = get('branding', 'version');
+  const build = get('build', 'number');
+  const platformName = get('platform', 'name');
+  const platformVersion = get('platform', 'version');
+  if (brand) out.brand = brand;
+  if (version) out.version = version;
+  if (build) out.build_number = build;
+  if (platformName && platformVersion) out.platform = { name: platformName, version: platformVersion };
+  return out;
+}
+
+/** The opened source's .treeinfo as a MediumProduct; undefined (logged) when it has none or it cannot be read. */
+export async function readSourceProduct(env: FetchEnv, source: Pick<OpenedSource, 'dir' | 'where'>): Promise<MediumProduct | undefined> {
+  const where = source.dir ? join(source.dir, '.treeinfo') : `${source.where}/.treeinfo`;
+  try {
+    const text = source.dir ? readFileSync(where, 'utf8') : await fetchText(env, where);
+    return mediumProductFromTreeinfo(text, where);
+  } catch (e) {
+    env.log.detail(`${where}: ${(e as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+}
+
+/**
+ * The product this install lays down: install.img's identity with the
+ * source's release over it (a CU base-install medium names 7.1.3 while the
+ * installer program is the same). The brand must match: another product's
+ * medium is refused before any disk is touched.
+ */
+export function productOfSource<T extends { brand: string; version: string; build_number: string; platform: { name: string; version: string } }>(installer: T, medium: MediumProduct | undefined, where: string): T {
+  if (!medium) return installer;
+  if (medium.brand && medium.brand !== installer.brand) {
+    throw new FetchError(`The installation source ${where} holds ${medium.brand} ${medium.version ?? ''}`.trimEnd() + `, not ${installer.brand}: this installer cannot install it.`,
+      `use the ${medium.brand} installer, or a ${installer.brand} source`);
+  }
+  return {
+    ...installer,
+    ...(medium.version && { version: medium.version }),
+    ...(medium.build_number && { build_number: medium.build_number }),
+    ...(medium.platform && { platform: medium.platform }),
+  };
 }

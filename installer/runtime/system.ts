@@ -47,20 +47,20 @@ export function readCmdlineText(p: SystemPaths): string {
 
 export interface ProductIdentity {
   brand: string;
+  /** the release being installed: from the install source's .treeinfo (install.img carries no version, so one installer serves every release of the line) */
   version: string;
   build_number: string;
   platform: { name: string; version: string };
 }
 
+/** install.img's own product.json: the brand and platform (a version there, from older images, is the fallback). */
 export function readProduct(p: SystemPaths): ProductIdentity {
   const v = JSON.parse(readFileSync(p.productJson, 'utf8')) as Partial<ProductIdentity>;
-  for (const k of ['brand', 'version', 'build_number'] as const) {
-    if (typeof v[k] !== 'string' || !v[k]) throw new Error(`${p.productJson}: field "${k}" is missing`);
-  }
+  if (typeof v.brand !== 'string' || !v.brand) throw new Error(`${p.productJson}: field "brand" is missing`);
   return {
-    brand: v.brand!,
-    version: v.version!,
-    build_number: v.build_number!,
+    brand: v.brand,
+    version: typeof v.version === 'string' ? v.version : '',
+    build_number: typeof v.build_number === 'string' ? v.build_number : '',
     platform: { name: v.platform?.name ?? '', version: v.platform?.version ?? '' },
   };
 }

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { XsforgeError } from '../../core/errors.ts';
-import { findOnPath } from '../../core/tools.ts';
+import { findOnPath } from '../../core/which.ts';
 import { parseAnswerFile } from '../../answerfiles/parse.ts';
 import { unrecoverableErrorText, type InstallConfig } from '../../answerfiles/model.ts';
 import type { InstallerCmdline } from './cmdline.ts';
@@ -14,10 +14,11 @@ import { executePlan, unmountAll, type ExecuteEnv } from './execute.ts';
 import { fetchText, isNetworkUrl } from './fetch.ts';
 import type { InstallLog } from './log.ts';
 import { bringUpNetwork } from './network.ts';
-import { formatInstallPlan, installPlanJson, planInstall, scriptsByStage, type DetectedDisk, type InstallPlan, type ProductInfo } from './plan.ts';
+import { formatInstallPlan, installPlanJson, planInstall, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, scriptsByStage, type DetectedDisk, type InstallPlan, type ProductInfo } from './plan.ts';
 import { runGenerator, runStageScripts } from './scripts.ts';
 import { reinstallHooks, restoreFromBackup, upgradeInstallation } from './upgrade.ts';
 import { cryptSaltFromBytes } from './sha512crypt.ts';
+import { openSource, productOfSource, readSourceProduct } from './source.ts';
 import type { Nic } from './system.ts';
 import { loadDriverModules, prepareUpdateMedia, type ModuleEnv, type UpdateMedium } from './update-media.ts';
 
@@ -118,8 +119,16 @@ export async function runUnattended(o: UnattendedOptions): Promise<'complete' | 
       }
     }
 
+    // the release comes from the source's .treeinfo (one install.img serves every release of the line)
+    let product = o.product;
+    if (config.kind === 'install' && config.sources[0]) {
+      const opened = await openSource(env, config.sources[0], ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH);
+      product = productOfSource(o.product, await readSourceProduct(env, opened), opened.where);
+      log.say(`Installation source ${opened.where}: ${product.brand} ${product.version || '(no version in .treeinfo)'} (build ${product.build_number || '?'})`);
+    }
+
     if (config.kind === 'restore' || config.mode === 'upgrade') {
-      const ctx = { product: o.product, disks, uefi: o.uefi, installationDate: installationDate(new Date()), planFile: o.planFile, planMarker: PLAN_MARKER };
+      const ctx = { product, disks, uefi: o.uefi, installationDate: installationDate(new Date()), planFile: o.planFile, planMarker: PLAN_MARKER };
       const done = config.kind === 'restore' ? await restoreFromBackup(config, env, ctx) : await upgradeInstallation(config, env, ctx, drivers);
       await unmountAll(env).catch(() => undefined);
       await runStageScripts(env, 'installation-complete', scriptsByStage(config.scripts)['installation-complete'], ['0'], false);
@@ -131,7 +140,7 @@ export async function runUnattended(o: UnattendedOptions): Promise<'complete' | 
       uefi: o.uefi,
       labelSuffix: randomLabelSuffix(),
       uuids: { installation: randomUUID(), controlDomain: randomUUID(), sr: randomUUID() },
-      product: o.product,
+      product,
       passwordSalt: cryptSaltFromBytes(randomBytes(16)),
       installationDate: installationDate(new Date()),
       nics: o.nics,
@@ -142,7 +151,7 @@ export async function runUnattended(o: UnattendedOptions): Promise<'complete' | 
     log.say(formatInstallPlan(plan));
 
     // a reinstall finds and checks the old installation now, before the disk is touched
-    const hooks = plan.mode === 'reinstall' ? await reinstallHooks(plan, env, { disks, product: o.product, uefi: o.uefi }) : {};
+    const hooks = plan.mode === 'reinstall' ? await reinstallHooks(plan, env, { disks, product, uefi: o.uefi }) : {};
     await executePlan(plan, env, drivers, hooks);
     await unmountAll(env).catch(() => undefined);
     await runStageScripts(env, 'installation-complete', plan.scripts['installation-complete'], ['0'], false);

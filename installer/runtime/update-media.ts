@@ -31,7 +31,7 @@ import {
   damagedPackagesMessage, dearmor, decompressMetadata, parsePrimary, parseRepomd, verifyRepository, type PrimaryPackage,
 } from '../../repo/verify.ts';
 import { checkUpdateXml, type UpdateXml } from '../../updates/update-xml.ts';
-import { findOnPath } from '../../core/tools.ts';
+import { findOnPath } from '../../core/which.ts';
 import { FetchError, fetchToFile, fileUrlPath, findInstallMedium, mediaCandidates, mountNfs, scratchDir, type FetchEnv } from './fetch.ts';
 import { RPM_DB_PATH, mirrorRepository } from './packages.ts';
 

@@ -8,8 +8,9 @@
 // is written.
 import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { findOnPath } from '../../core/tools.ts';
+import { findOnPath } from '../../core/which.ts';
 import type { RestoreConfig, UpgradeConfig } from '../../answerfiles/model.ts';
+import { issueFile, issueNetFile, releaseFile } from '../../dom0-rootfs/identity.ts';
 import { probeDiskImage } from '../../disk/probe.ts';
 import { writeTableToImage } from '../../disk/write-table.ts';
 import { CARRY_OVER_PATHS, CARRY_OVER_PATTERNS } from '../../upgrade/carry-over.ts';
@@ -288,8 +289,14 @@ export async function upgradeInstallation(config: UpgradeConfig, env: ExecuteEnv
     const bl = upgradeBootloader(plan, ctx.product.brand);
     const boot: InstallPlan['files'] = [{ kind: 'file', path: 'boot/grub/grub.cfg', content: plan.bootloader.grubCfg, mode: 0o644 }];
     if (bl.efi) boot.push({ kind: 'file', path: `boot/efi/EFI/${bl.efi.bootloaderId}/grub.cfg`, content: bl.efi.stubCfg, mode: 0o644 });
+    // the release the source names (as a fresh install writes them)
+    const identity: InstallPlan['files'] = [
+      { kind: 'file', path: 'etc/xsforge-release', content: releaseFile(ctx.product), mode: 0o644 },
+      { kind: 'file', path: 'etc/issue', content: issueFile(ctx.product), mode: 0o644 },
+      { kind: 'file', path: 'etc/issue.net', content: issueNetFile(ctx.product), mode: 0o644 },
+    ];
     writeFiles(env, {
-      files: [...carried.files, ...boot],
+      files: [...identity, ...carried.files, ...boot],
       // no root line in the old shadow: the account stays locked until first boot sets it, as a fresh install without a password
       rootPassword: { kind: carried.rootPasswordHash !== undefined ? 'hash' : 'locked', hash: carried.rootPasswordHash ?? '!!' },
     });

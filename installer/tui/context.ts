@@ -123,5 +123,6 @@ export function compareVersions(a: string, b: string): number {
 
 /** The 7.1 installer's networking screen has a VLAN field (seed step 12); earlier ones did not. */
 export function supportsManagementVlan(productVersion: string): boolean {
-  return compareVersions(productVersion, '7.1') >= 0;
+  // unknown until the source is read (a USB or network boot): every release of the line has VLANs
+  return !productVersion || compareVersions(productVersion, '7.1') >= 0;
 }

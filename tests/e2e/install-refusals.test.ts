@@ -129,7 +129,11 @@ test('the five bad answer files are rejected by `xsforge answerfile validate` wi
   });
 });
 
-for (const [name, text, message] of BAD_ANSWERS) {
+// One boot shows the booted installer refuses before touching the disk; the other
+// four files reach the same parser (refused in the validate test above and in unit
+// tests), so their boots run in `make test-matrix` (XSFORGE_ALL_BOOTS=1).
+const BOOTED = process.env.XSFORGE_ALL_BOOTS === '1' ? BAD_ANSWERS : BAD_ANSWERS.slice(0, 1);
+for (const [name, text, message] of BOOTED) {
   test(`the booted installer rejects an answer file (${name}) before touching the disk`, async () => {
     const console = await refusedInstall(name, text);
     assert.ok(console.includes(message), `the console shows "${message}"`);

@@ -11,17 +11,27 @@
 // logs in on the serial console and drives xsforge-update: the pack is listed, a
 // signed hotfix applies, applying it again says UPDATE_ALREADY_APPLIED, and a
 // hotfix whose prerequisite CU is missing is refused with PREREQUISITE_MISSING.
+//
+// The second install is from the CU base-install ISO that `xsforge update rollup`
+// makes (XS71ECU3 over CU1 and CU2, rolling up XS71ECU2001/2002): the same
+// install.img installs 7.1.3 (the release comes from the medium's .treeinfo),
+// and on the booted host the rolled-up hotfix's precheck says it is applied.
+// It also carries the DOS layout (disable-gpt), a static IP and an ext SR.
+// The UEFI CD install runs in make test-matrix (XSFORGE_INSTALL_CASES=uefi).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../core/exec.ts';
 import { withVm } from '../../testbed/qemu.ts';
 import { planLayout, type Scheme } from '../../disk/layout.ts';
-import { AnswerServer, GUEST_HOST_URL, NIC_ARGS, buildInstallIso, freshAnswer, sparseDisk, TEST_ROOT_HASH } from '../lib/install-env.ts';
+import { AnswerServer, GUEST_HOST_URL, NIC_ARGS, buildInstallIso, freshAnswer, sparseDisk, TEST_ROOT_HASH, writeInstallRecipe } from '../lib/install-env.ts';
+import { REPO_ROOT } from '../../cli/shared.ts';
+import { xsforge } from '../lib/build.ts';
 import { buildE2eUpdates, type E2eUpdates } from '../lib/e2e-updates.ts';
 import type { Vm } from '../../testbed/qemu.ts';
+import { hostShell, loginAsRoot } from '../lib/host-shell.ts';
 
 const HOSTNAME = 'xsf-e2e-host';
 const ANSWER = freshAnswer(HOSTNAME);
@@ -64,7 +74,7 @@ async function partitionsOnDisk(disk: string, scheme: Scheme): Promise<number[][
  * long), read with the host's rpm. A loop device over just that byte range:
  * partition nodes (loopNpM) need udev, which containers often lack.
  */
-async function installedRpmDatabase(disk: string, firstSector: number, sectors: number, filesToCheck: string[] = []): Promise<{ all: string[]; whatprovides: string; xenLink: string; applied: string[]; files: Record<string, boolean> }> {
+async function installedRpmDatabase(disk: string, firstSector: number, sectors: number, filesToCheck: string[] = []): Promise<{ all: string[]; whatprovides: string; xenLink: string; applied: string[]; files: Record<string, string | undefined> }> {
   const loop = (await run(['losetup', '--find', '--show', '--offset', String(firstSector * 512), '--sizelimit', String(sectors * 512), disk])).stdout.trim();
   const mnt = mkdtempSync(join(work, 'root-'));
   try {
@@ -76,7 +86,7 @@ async function installedRpmDatabase(disk: string, firstSector: number, sectors: 
         whatprovides: await q('--whatprovides', 'product-version'),
         xenLink: readlinkSync(join(mnt, 'boot/xen.gz')),
         applied: existsSync(join(mnt, 'var/update/applied')) ? readdirSync(join(mnt, 'var/update/applied')).sort() : [],
-        files: Object.fromEntries(filesToCheck.map((f) => [f, existsSync(join(mnt, f))])),
+        files: Object.fromEntries(filesToCheck.map((f) => [f, existsSync(join(mnt, f)) ? readFileSync(join(mnt, f), 'latin1') : undefined])),
       };
     } finally {
       await run(['umount', mnt]);
@@ -94,6 +104,8 @@ interface InstallCase {
   scheme?: Scheme;
   diskBytes?: number;
   firstboot?: RegExp;
+  /** the release the installed host must report (default 7.1.2) */
+  productVersion?: string;
   /** more disks for the booted host (e.g. update media) */
   bootDisks?: string[];
   /** checks of the installed root's rpm database and files right after the install */
@@ -137,7 +149,7 @@ async function installAndBoot(c: InstallCase): Promise<void> {
   const root = plan.partitions.find((p) => p.role === 'root')!;
   const rpmdb = await installedRpmDatabase(disk, root.firstSector, root.sectorCount, c.filesToCheck);
   c.afterInstall?.(rpmdb, installSerial);
-  assert.match(rpmdb.whatprovides, /^xenserver-release-7\.1\.2-/m, 'rpm -q --whatprovides product-version');
+  assert.match(rpmdb.whatprovides, new RegExp(`^xenserver-release-${(c.productVersion ?? '7.1.2').replace(/\./g, '\\.')}-`, 'm'), 'rpm -q --whatprovides product-version');
   for (const name of ['xenserver-hypervisor', 'kernel', 'xenserver-release', 'xsforge-firstboot', 'dom0-base-debian']) {
     assert.ok(rpmdb.all.some((n) => n.startsWith(`${name}-`)), `${name} is installed (rpm -qa: ${rpmdb.all.join(' ')})`);
   }
@@ -165,32 +177,8 @@ async function installAndBoot(c: InstallCase): Promise<void> {
 
 const ROOT_PASSWORD = 'xsf-e2e-Root-1';
 
-/** Log in as root on the serial console and wait for the shell prompt. */
-async function login(vm: Vm): Promise<void> {
-  const from = vm.serialText().length;
-  await vm.sendLine('root');
-  const p = await vm.waitFor(/Password:/, 120_000, { from });
-  await vm.sendLine(ROOT_PASSWORD);
-  await vm.waitFor(new RegExp(`root@${HOSTNAME}:~# `), 180_000, { from: p.index });
-  // a wide terminal: readline would otherwise wrap long typed lines with control characters in them
-  assert.is((await sh(vm, 'stty cols 250')).rc, 0);
-}
-
-let marker = 0;
-/**
- * Type `command` followed by `; echo <unique marker>=$?` and wait for the marker
- * with the exit status; returns the status and what the command printed.
- */
-async function sh(vm: Vm, command: string, timeoutMs = 600_000): Promise<{ rc: number; out: string }> {
-  const id = `XSF-RC-${++marker}-${Date.now() % 100000}`;
-  const from = vm.serialText().length;
-  await vm.sendLine(`${command}; echo ${id}=$?`);
-  // the echo of the typed line has "=$?", the real output a number
-  const m = await vm.waitFor(new RegExp(`${id}=(\\d+)`), timeoutMs, { from });
-  const typed = vm.serialText().indexOf(`${id}=$?`, from);
-  const out = vm.serialText().slice(typed >= 0 ? typed + id.length + 3 : from, m.index).replace(/\r/g, '');
-  return { rc: Number(m[1]), out };
-}
+const login = (vm: Vm) => loginAsRoot(vm, HOSTNAME, ROOT_PASSWORD);
+const sh = hostShell;
 
 /** The BIOS host's updates: driver disk + pack at install time, hotfixes with xsforge-update once booted. */
 function bios(): InstallCase {
@@ -261,26 +249,84 @@ function bios(): InstallCase {
   };
 }
 
-test('BIOS: unattended install onto a blank 60 GB disk with a driver disk and a signed supplemental pack; the disk boots to login, and the host applies a signed hotfix', async () => {
+// make test: the BIOS install with updates and the CU base-install ISO's install;
+// the UEFI CD install runs in make test-matrix (pxe-install covers UEFI installs).
+const CASES = (process.env.XSFORGE_INSTALL_CASES ?? 'bios,cu-dos').split(',');
+const caseTest = (name: string, title: string, fn: () => Promise<void>) => (CASES.includes(name) ? test(title, fn) : test.skip(title, fn));
+
+caseTest('bios', 'BIOS: unattended install onto a blank 60 GB disk with a driver disk and a signed supplemental pack; the disk boots to login, and the host applies a signed hotfix', async () => {
   await installAndBoot(bios());
 });
 
-test('UEFI: the same install with an EFI system partition and GRUB for x86_64-efi', async () => {
+caseTest('uefi', 'UEFI: the same install with an EFI system partition and GRUB for x86_64-efi', async () => {
   await installAndBoot({ firmware: 'uefi', variant: 'uefi' });
 });
 
-// One install checks three things (a TCG install costs minutes): the DOS layout of
-// disable-gpt on a 20 GiB disk, a static management IP, and an ext (thin) SR.
-test('BIOS, disable-gpt, static IP, ext SR: a 20 GiB disk gets the DOS layout, boots, and first boot applies both', async () => {
+const EXAMPLES = join(REPO_ROOT, 'examples', 'updates');
+
+/**
+ * `xsforge update rollup` of the example hotfixes into XS71ECU3 (after CU1 and
+ * CU2), signed with the e2e key, with the base-install ISO built from a recipe
+ * whose boot lines install unattended with disable-gpt.
+ */
+async function buildCuBaseIso(): Promise<{ iso: string; version: string; cuUuid: string }> {
+  const recipe = writeInstallRecipe(work, 'e2e-install-cu', ['disable-gpt']);
+  const out = join(work, 'rollup');
+  const r = await xsforge(['update', 'rollup', join(EXAMPLES, 'XS71ECU2001.yaml'), join(EXAMPLES, 'XS71ECU2002.yaml'),
+    '--cu', join(EXAMPLES, 'XS71ECU3.yaml'), '--previous', join(EXAMPLES, 'XS71ECU1.yaml'), join(EXAMPLES, 'XS71ECU2.yaml'),
+    '--base-recipe', recipe, '--out', out, '--sign-key', updates.fingerprint, '--gnupg-home', updates.gnupg, '--json']);
+  await run(['gpgconf', '--kill', 'gpg-agent'], { env: { GNUPGHOME: updates.gnupg } }).catch(() => undefined);
+  if (r.code !== 0) throw new Error(`xsforge update rollup failed (${r.code}):\n${r.stderr.slice(-4000)}`);
+  const j = JSON.parse(r.stdout) as { baseIso: string; baseProductVersion: string; cu: { control: { nevra: string } } } & Record<string, any>;
+  return { iso: j.baseIso, version: j.baseProductVersion, cuUuid: String(j.plan?.cu?.uuid ?? '') };
+}
+
+// One install checks several things (a TCG install costs minutes): the CU
+// base-install ISO of a rollup installs a host that reports the CU's release and
+// counts the rolled-up hotfixes as applied; and, from its boot line and answer
+// file, the DOS layout of disable-gpt on a 20 GiB disk, a static management IP,
+// and an ext (thin) SR.
+caseTest('cu-dos', 'CU base-install ISO (XS71ECU3 rollup), disable-gpt, static IP, ext SR: the host reports 7.1.3 and needs no rolled-up hotfix; DOS layout on 20 GiB; first boot applies the static IP and the ext SR', async () => {
+  const t0 = Date.now();
+  const cu = await buildCuBaseIso();
+  timings.push(`rollup + CU base-install ISO ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  assert.is(cu.version, '7.1.3', 'XS71ECU3.yaml names base_install_product_version 7.1.3');
   const answer = ANSWER
     .replace('srtype="lvm"', 'srtype="ext"')
     .replace('<admin-interface name="eth0" proto="dhcp"/>',
-      '<admin-interface name="eth0" proto="static"><ip>10.0.2.15</ip><subnet-mask>255.255.255.0</subnet-mask><gateway>10.0.2.2</gateway></admin-interface>\n  <name-server>10.0.2.3</name-server>');
-  assert.ok(answer.includes('proto="static"') && answer.includes('srtype="ext"'));
-  const media = await buildInstallIso(work, 'e2e-install-dos', ['disable-gpt']);
+      '<admin-interface name="eth0" proto="static"><ip>10.0.2.15</ip><subnet-mask>255.255.255.0</subnet-mask><gateway>10.0.2.2</gateway></admin-interface>\n  <name-server>10.0.2.3</name-server>')
+    .replace(`<root-password type="hash">${TEST_ROOT_HASH}</root-password>`, `<root-password type="plaintext">${ROOT_PASSWORD}</root-password>`);
+  assert.ok(answer.includes('proto="static"') && answer.includes('srtype="ext"') && answer.includes('type="plaintext"'));
   await installAndBoot({
-    firmware: 'bios', variant: 'bios-dos-static-ext', media, answer, scheme: 'dos', diskBytes: 20 * 2 ** 30,
+    firmware: 'bios', variant: 'cu-dos-static-ext', media: cu.iso, answer, scheme: 'dos', diskBytes: 20 * 2 ** 30,
+    productVersion: '7.1.3',
     firstboot: /XSFORGE-FIRSTBOOT-DONE sr=\S+ type=ext mgmt=eth0 mode=static/,
+    bootDisks: [updates.hotfixDisk],
+    filesToCheck: ['etc/xensource-inventory', 'etc/xenserver-release'],
+    afterInstall: (db, serial) => {
+      // the installer is the same install.img: the release came from the medium's .treeinfo
+      assert.match(serial, /Installation source \S+: XenServer 7\.1\.3 \(build /);
+      assert.match(db.files['etc/xensource-inventory'] ?? '', /^PRODUCT_VERSION='7\.1\.3'$/m);
+      assert.match(db.files['etc/xenserver-release'] ?? '', /7\.1\.3/);
+      for (const n of ['control-XS71ECU1', 'control-XS71ECU2', 'control-XS71ECU3']) assert.ok(db.all.some((x) => x.startsWith(`${n}-`)), `${n} is installed (rpm -qa: ${db.all.join(' ')})`);
+    },
+    onHost: async (vm) => {
+      await login(vm);
+      const release = await sh(vm, 'cat /etc/xenserver-release; grep PRODUCT_VERSION /etc/xensource-inventory; xsforge-update list');
+      assert.is(release.rc, 0, release.out);
+      assert.match(release.out, /7\.1\.3/);
+      assert.match(release.out, /PRODUCT_VERSION='7\.1\.3'/);
+      assert.match(release.out, /name-label: XS71ECU3/);
+      // XS71ECU2001 as hosts got it (not the rolled-up rebuild): the CU's control package provides it
+      const mnt = await sh(vm, 'mkdir -p /mnt/hotfixes && mount -o ro /dev/sdb /mnt/hotfixes');
+      assert.is(mnt.rc, 0, mnt.out);
+      const pre = await sh(vm, `xsforge-update precheck /mnt/hotfixes/${updates.needsCu2.update.nameLabel}.iso`);
+      assert.is(pre.rc, 6, pre.out);
+      assert.match(pre.out, /UPDATE_ALREADY_APPLIED/);
+      assert.match(pre.out, /rolled up in XS71ECU3/);
+      const sync = await sh(vm, 'umount /mnt/hotfixes; sync');
+      assert.is(sync.rc, 0, sync.out);
+    },
   });
 });
 

@@ -15,7 +15,7 @@ import { buildInstallImg, INIT_SCRIPT, type InstallImgResult } from '../../insta
 const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'xsforge');
 const work = mkdtempSync(join(tmpdir(), 'xsf-install-img-'));
 const EPOCH = 1_700_000_000;
-const PRODUCT = { brand: 'XenServer', version: '7.1.2', build_number: '137272c', platform: { name: 'XCP', version: '2.2.0' } };
+const PRODUCT = { brand: 'XenServer', platform: { name: 'XCP', version: '2.2.0' } };
 
 /** The current Debian kernel package, downloaded once into the cache and unpacked here. */
 async function kernelModules(): Promise<string> {

@@ -26,6 +26,8 @@ export interface E2eUpdates {
   /** the module file name in the driver package (dummy.ko, or dummy.ko.xz on kernels that compress) */
   moduleFile: string;
   gnupg: string;
+  /** the throwaway signing key's fingerprint (in gnupg) */
+  fingerprint: string;
 }
 
 const HOTFIX = `# e2e: updates the pack's agent; needs only the pack (and product-version 7.1.2)
@@ -135,5 +137,5 @@ export async function buildE2eUpdates(iso: string, work: string): Promise<E2eUpd
   await run(['xorriso', '-as', 'mkisofs', '-quiet', '-r', '-V', 'XSFHOTFIXES', '-o', disk, '-graft-points',
     `/${hotfix.update.nameLabel}.iso=${hotfix.iso}`, `/${needsCu2.update.nameLabel}.iso=${needsCu2.iso}`]);
   await run(['gpgconf', '--kill', 'gpg-agent'], { env: { GNUPGHOME: gnupg } }).catch(() => undefined);
-  return { pack, driver, hotfix, needsCu2, hotfixDisk: disk, kernelRelease: release, moduleFile, gnupg };
+  return { pack, driver, hotfix, needsCu2, hotfixDisk: disk, kernelRelease: release, moduleFile, gnupg, fingerprint: fpr };
 }

@@ -77,10 +77,16 @@ export class AnswerServer {
  * Build the default recipe with an unattended default entry: `install
  * answerfile=<server>/answer.xml atexit=poweroff` plus `extraArgs` (e.g. disable-gpt).
  */
-export async function buildInstallIso(work: string, name: string, extraArgs: string[] = [], opts: { base?: string; yaml?: string } = {}): Promise<string> {
+/** The recipe of an unattended-install ISO (answer file from GUEST_HOST_URL, power off at the end), written to work/<name>.yaml. */
+export function writeInstallRecipe(work: string, name: string, extraArgs: string[] = [], opts: { base?: string; yaml?: string } = {}): string {
   const recipe = join(work, `${name}.yaml`);
   const args = ['install', `"answerfile=${GUEST_HOST_URL}/answer.xml"`, 'atexit=poweroff', ...extraArgs];
   writeFileSync(recipe, `extends: ${opts.base ?? DEFAULT_RECIPE}\nname: ${name}\nboot:\n  timeout: 10\n  dom0:\n    extra: [${args.join(', ')}]\n${opts.yaml ?? ''}`);
+  return recipe;
+}
+
+export async function buildInstallIso(work: string, name: string, extraArgs: string[] = [], opts: { base?: string; yaml?: string } = {}): Promise<string> {
+  const recipe = writeInstallRecipe(work, name, extraArgs, opts);
   return (await buildRecipe(recipe, { output: join(work, `out-${name}`) })).iso;
 }
 

@@ -28,6 +28,7 @@ import { readTableFromImage } from '../../disk/write-table.ts';
 import { withVm } from '../../testbed/qemu.ts';
 import { xsforge } from '../lib/build.ts';
 import { AnswerServer, NIC_ARGS, buildInstallIso, freshAnswer } from '../lib/install-env.ts';
+import { loginAsRoot } from '../lib/host-shell.ts';
 
 const HOST_A = 'xsf-upgrade-a';
 const HOST_CHANGED = 'xsf-upgrade-kept';
@@ -95,12 +96,9 @@ async function bootToLogin(name: string, hostname: string, shutDown = false): Pr
   await timed(`${name} boot`, () => withVm({ media: disk, bootAs: 'disk', firmware: 'bios', serialLog: join(work, `${name}.log`), extraArgs: NIC_ARGS, memoryMiB: 2048, serialInput: shutDown, mediaWritable: true }, async (vm) => {
     await vm.waitFor(/Xen compiled by xsforge/, 600_000);
     if (shutDown) await vm.waitFor(/XSFORGE-FIRSTBOOT-(DONE|FAILED)[^\r\n]*/, 900_000);
-    const login = await vm.waitFor(new RegExp(`${hostname} login:`), 900_000);
+    await vm.waitFor(new RegExp(`${hostname} login:`), 900_000);
     if (shutDown) {
-      await vm.sendLine('root');
-      const p = await vm.waitFor(/Password:/, 120_000, { from: login.index });
-      await vm.sendLine(ROOT_PASSWORD);
-      await vm.waitFor(new RegExp(`root@${hostname}:~# `), 180_000, { from: p.index });
+      await loginAsRoot(vm, hostname, ROOT_PASSWORD);
       await vm.sendLine('poweroff');
       assert.is(await vm.waitExit(300_000), 0, 'poweroff ends QEMU');
     }

@@ -25,6 +25,8 @@ test('the installer runtime closure reaches the pure folders it bundles', () => 
     assert.ok(files.includes(f), f);
   }
   assert.not.ok(files.some((f) => f.startsWith('cli/')), 'the CLI is not part of the runtime');
+  // the host tool table changes with the build's needs; it must not change install.img's key
+  assert.not.ok(files.includes('core/tools.ts'), 'core/tools.ts is not in the runtime (findOnPath comes from core/which.ts)');
 });
 
 test.run();
