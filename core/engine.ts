@@ -4,8 +4,8 @@
 // digests, so an upstream rerun that yields the same bytes reruns nothing below.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StageCache, type CacheManifest } from './cache.ts';
-import { XsforgeError } from './errors.ts';
+import { StageCache, removeTree, type CacheManifest } from './cache.ts';
+import { ToolError, XsforgeError } from './errors.ts';
 import { run as execRun } from './exec.ts';
 import { diffInputs } from './explain.ts';
 import type { BuildEvent, EventInput, Reporter } from './events.ts';
@@ -88,6 +88,8 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
   let cachedCount = 0;
   const t0 = Date.now();
   await opts.cache.sweepScratch();
+  // entries this build uses stay out of `cache gc`'s reach until it returns
+  const held = opts.cache.holdKeys();
   emit({ type: 'build-start', stages: stages.length });
 
   const runOne = async (stage: Stage<any>): Promise<StageResult | undefined> => {
@@ -103,7 +105,9 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
     const keyInputs = await computeKeyInputs(stage, depResults, opts.sourceDateEpoch);
     const key = hashJson(keyInputs);
     const artifactsOf = (dir: string) => Object.fromEntries(Object.entries(stage.artifacts ?? {}).map(([k, a]) => [k, join(dir, a.path)]));
-    const hit = opts.force?.includes(stage.name) ? undefined : opts.cache.lookup(key);
+    const damaged = (then: string) => (problem: string) => emit({ type: 'message', level: 'warn', text: `stage ${stage.name}: cached output ${key.slice(0, 16)} is damaged (${problem}); ${then}` });
+    await held.hold(key);
+    const hit = opts.force?.includes(stage.name) ? undefined : await opts.cache.lookup(key, damaged('discarded, rebuilding'));
     if (hit) {
       const dir = join(opts.cache.entryDir(key), 'out');
       cachedCount++;
@@ -116,9 +120,11 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
     }
     await slots.acquire();
     const started = Date.now();
-    const scratch = await opts.cache.scratch(key);
-    const logFile = join(scratch, 'build.log');
+    let scratch: string | undefined;
+    let logFile: string | undefined;
     try {
+      scratch = await opts.cache.scratch(key);
+      const log = logFile = join(scratch, 'build.log');
       const reasons = !opts.explain ? undefined
         : opts.force?.includes(stage.name) ? ['forced (--force)'] : diffInputs(await opts.cache.readLastInputs(opts.scope, stage.name), keyInputs);
       emit({ type: 'stage-start', stage: stage.name, key, reasons });
@@ -139,14 +145,14 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
         sourceDateEpoch: opts.sourceDateEpoch,
         downloadCache: opts.cache.downloadsRoot,
         run: (argv, o) => {
-          appendFileSync(logFile, `$ ${argv.join(' ')}\n`);
-          return execRun(argv, { logFile, ...o, env: { SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch), ...o?.env } });
+          appendFileSync(log, `$ ${argv.join(' ')}\n`);
+          return execRun(argv, { logFile: log, ...o, env: { SOURCE_DATE_EPOCH: String(opts.sourceDateEpoch), ...o?.env } });
         },
         progress: (note) => emit({ type: 'stage-progress', stage: stage.name, note }),
-        log: (line) => appendFileSync(logFile, `${line}\n`),
+        log: (line) => appendFileSync(log, `${line}\n`),
       };
       await stage.run(ctx);
-      const manifest = await opts.cache.commit(key, stage.name, scratch, keyInputs, Date.now() - started);
+      const manifest = await opts.cache.commit(key, stage.name, scratch, keyInputs, Date.now() - started, damaged('replaced with this build\'s output'));
       await opts.cache.writeLastInputs(opts.scope, stage.name, keyInputs);
       const dir = join(opts.cache.entryDir(key), 'out');
       ran++;
@@ -154,9 +160,16 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
       const r = { stage, key, dir, manifest, cached: false };
       results.set(stage.name, r);
       return r;
-    } catch (error) {
+    } catch (caught) {
+      const error = explainStageError(caught, opts.cache.root);
+      let log = logFile;
+      if (isNoSpace(caught)) {
+        // a full disk: free what this stage wrote rather than keep it for the log
+        if (scratch) await removeTree(scratch).catch(() => undefined);
+        log = undefined;
+      }
       failures.push({ stage: stage.name, error });
-      emit({ type: 'stage-failed', stage: stage.name, key, durationMs: Date.now() - started, error: (error as Error).message, log: logFile });
+      emit({ type: 'stage-failed', stage: stage.name, key, durationMs: Date.now() - started, error: (error as Error).message, log });
       return undefined;
     } finally {
       slots.release();
@@ -164,10 +177,35 @@ export async function runGraph(targets: Stage<any>[], opts: EngineOptions): Prom
   };
 
   for (const s of stages) promises.set(s, runOne(s));
-  await Promise.all(promises.values());
+  try {
+    await Promise.all(promises.values());
+  } finally {
+    held.release();
+  }
   emit({ type: 'build-finish', ok: failures.length === 0, ran, cached: cachedCount, failed: failures.length, durationMs: Date.now() - t0 });
   if (failures.length) throw new BuildError(failures);
   return results;
+}
+
+function isNoSpace(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOSPC'
+    || (err instanceof ToolError && /No space left on device|ENOSPC/i.test(err.outputTail));
+}
+
+/**
+ * Errors that say what to do: a full disk names the cache directory; a command
+ * that cannot be started (and is not in HOST_TOOLS, which gives MissingToolError
+ * with its package) says so.
+ */
+function explainStageError(err: unknown, cacheRoot: string): unknown {
+  if (isNoSpace(err)) {
+    return new XsforgeError(`no space left on device (ENOSPC) in the stage cache ${cacheRoot}: ${(err as Error).message}`,
+      `free space there (xsforge cache gc --max-size SIZE --cache ${cacheRoot}), or use a cache on a larger disk (--cache DIR or XSFORGE_CACHE)`);
+  }
+  if (err instanceof ToolError && !err.hint && err.exitCode === null && err.signal === null && /ENOENT/.test(err.outputTail)) {
+    return new XsforgeError(err.message, `'${err.argv[0]}' is not on PATH: install it, and add it to HOST_TOOLS in core/tools.ts with its Debian package so xsforge doctor can name it`);
+  }
+  return err;
 }
 
 // The epoch is an input of every stage: it is in their output bytes (dates).

@@ -3,6 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { register as answerfile } from './answerfile.ts';
 import { register as answerfilePlan } from './answerfile-plan.ts';
 import { register as build } from './build.ts';
+import { register as cache } from './cache.ts';
 import { register as diskImage } from './disk-image.ts';
 import { register as doctor } from './doctor.ts';
 import { register as inspect } from './inspect.ts';
@@ -16,4 +17,4 @@ import { register as vm } from './vm.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [answerfile, answerfilePlan, build, diskImage, doctor, inspect, inventory, layout, pxe, recipe, serve, update, vm];
+export const commands: Register[] = [answerfile, answerfilePlan, build, cache, diskImage, doctor, inspect, inventory, layout, pxe, recipe, serve, update, vm];

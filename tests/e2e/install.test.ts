@@ -311,6 +311,8 @@ caseTest('cu-dos', 'CU base-install ISO (XS71ECU3 rollup), disable-gpt, static I
       for (const n of ['control-XS71ECU1', 'control-XS71ECU2', 'control-XS71ECU3']) assert.ok(db.all.some((x) => x.startsWith(`${n}-`)), `${n} is installed (rpm -qa: ${db.all.join(' ')})`);
     },
     onHost: async (vm) => {
+      // /etc/issue above the login prompt: the installer wrote the medium's release over the dom0 image's
+      assert.match(vm.serialText(), /XenServer 7\.1\.3 \(build \S+\) \S+ hvc0/);
       await login(vm);
       const release = await sh(vm, 'cat /etc/xenserver-release; grep PRODUCT_VERSION /etc/xensource-inventory; xsforge-update list');
       assert.is(release.rc, 0, release.out);
