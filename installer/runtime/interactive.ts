@@ -17,12 +17,13 @@ import type { InstallConfig } from '../../answerfiles/model.ts';
 import { INSTALLER_EULA, readEula, readTimezones, runInteractiveInstall, type CheckResult, type InteractiveResult, type InteractiveSetup, type TuiContext } from '../tui/index.ts';
 import type { InstallerCmdline } from './cmdline.ts';
 import type { Consoles } from './console.ts';
-import { executePlan, unmountAll, type ExecuteEnv } from './execute.ts';
+import { unmountAll, type ExecuteEnv } from './execute.ts';
+import { carryOut } from './carry-out.ts';
+import { detectForMenu } from './upgrade.ts';
 import { InstallLog, type LineSink } from './log.ts';
 import { bringUpNetwork } from './network.ts';
 import { verifyProductRepository } from './packages.ts';
-import { formatInstallPlan, installPlanJson, planInstall, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, type DetectedDisk, type InstallPlan, type PlanOptions, type ProductInfo } from './plan.ts';
-import { runStageScripts } from './scripts.ts';
+import { formatInstallPlan, planInstall, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, type DetectedDisk, type InstallPlan, type PlanOptions, type ProductInfo } from './plan.ts';
 import { cryptSaltFromBytes } from './sha512crypt.ts';
 import { openSource, productOfSource, readSourceProduct } from './source.ts';
 import { findInstallMedium } from './fetch.ts';
@@ -135,15 +136,18 @@ export async function runInteractive(o: InteractiveOptions): Promise<Interactive
   const context: TuiContext = {
     disks: o.disks.map((d) => ({ name: d.name, path: d.path, sizeBytes: d.sizeBytes, ...(d.vendor && { vendor: d.vendor }), ...(d.model && { model: d.model }) })),
     nics: o.nics.map((n) => ({ name: n.name, mac: n.mac, ...(n.driver && { driver: n.driver }), ...(n.carrier !== undefined && { carrier: n.carrier }) })),
-    // the upgrade engineer's detection (upgrade/detect.ts) needs disk probes wired first: no upgrade/restore offered yet
-    detection: { installations: [], backups: [] },
+    // installations and backups on the disks: the action screen offers upgrade and restore only when found
+    detection: await detectForMenu(env, o.disks).catch((e: Error) => {
+      log.detail(`detection of installations and backups failed: ${e.message.split('\n')[0]}`);
+      return { installations: [], backups: [] };
+    }),
     eulaText: readEula([INSTALLER_EULA]),
     timezones: readTimezones(o.zoneinfoDir),
     productVersion: product.version,
     brand: o.product.brand,
     ...(o.cmdline.keymap && { defaultKeymap: o.cmdline.keymap }),
     now: installationDate(new Date()).slice(0, 16),
-    planSummary: (config) => formatInstallPlan(plan(config)),
+    planSummary: (config) => (config.kind === 'restore' || config.mode === 'upgrade' ? plannedLater(config) : formatInstallPlan(plan(config))),
     async verifySource(config, setup): Promise<CheckResult> {
       const lines: string[] = [];
       sink.target = (l) => lines.push(l);
@@ -167,16 +171,11 @@ export async function runInteractive(o: InteractiveOptions): Promise<Interactive
       sink.target = progress;
       try {
         await network(setup);
-        const p = plan(config);
-        lastPlan = p;
-        env.excludeDisks = [p.target.path];
-        writeFileSync(o.planFile, installPlanJson(p) + '\n');
-        log.say(`${PLAN_MARKER} disk=${p.target.path} table=${p.layout.tableType} boot=${p.bootMode} labels=${p.labelSuffix} plan=${o.planFile}`);
-        log.detail(formatInstallPlan(p));
-        await executePlan(p, env);
-        await unmountAll(env);
-        await runStageScripts(env, 'installation-complete', p.scripts['installation-complete'], ['0'], false);
-        log.say(`${COMPLETE_MARKER} disk=${p.target.path} labels=${p.labelSuffix}`);
+        await carryOut(config, env, {
+          product, disks: o.disks, uefi: o.uefi, installationDate: planOptions.installationDate, planFile: o.planFile,
+          planMarker: PLAN_MARKER, completeMarker: COMPLETE_MARKER, planText: 'detail',
+          planFresh: (c) => (lastPlan = plan(c)),
+        });
       } catch (e) {
         await unmountAll(env).catch(() => undefined);
         delete env.mediumDir;
@@ -253,4 +252,11 @@ async function bootMediumProduct(env: ExecuteEnv, installer: ProductInfo, disks:
     delete env.mediumDir;
     env.excludeDisks = excluded;
   }
+}
+
+/** The confirm screen's text for an upgrade or restore: its plan needs the disk read, which happens when it is carried out (and is logged). */
+function plannedLater(config: InstallConfig): string {
+  if (config.kind === 'restore') return `Restore the backup${config.backupDisk ? ` on ${config.backupDisk}` : ''}: the backed-up root and its bootloader replace the current ones; virtual machine storage is not touched. The detailed plan is read from the disk and logged before anything is written.`;
+  if (config.kind === 'install' && config.mode === 'upgrade') return `Upgrade the installation on ${config.existingInstallation}: it is copied to the backup partition first, settings are carried over, virtual machine storage is not touched. The detailed plan is read from the disk and logged before anything is written.`;
+  return '';
 }

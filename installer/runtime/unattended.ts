@@ -3,20 +3,19 @@
 // in the product's "An unrecoverable error has occurred" text on every console,
 // installation-complete scripts called with 1, and the markers tests wait for.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { XsforgeError } from '../../core/errors.ts';
 import { findOnPath } from '../../core/which.ts';
 import { parseAnswerFile } from '../../answerfiles/parse.ts';
 import { unrecoverableErrorText, type InstallConfig } from '../../answerfiles/model.ts';
 import type { InstallerCmdline } from './cmdline.ts';
-import { executePlan, unmountAll, type ExecuteEnv } from './execute.ts';
+import { unmountAll, type ExecuteEnv } from './execute.ts';
 import { fetchText, isNetworkUrl } from './fetch.ts';
 import type { InstallLog } from './log.ts';
 import { bringUpNetwork } from './network.ts';
-import { formatInstallPlan, installPlanJson, planInstall, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, scriptsByStage, type DetectedDisk, type InstallPlan, type ProductInfo } from './plan.ts';
+import { planInstall, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, scriptsByStage, type DetectedDisk, type ProductInfo } from './plan.ts';
+import { carryOut } from './carry-out.ts';
 import { runGenerator, runStageScripts } from './scripts.ts';
-import { reinstallHooks, restoreFromBackup, upgradeInstallation } from './upgrade.ts';
 import { cryptSaltFromBytes } from './sha512crypt.ts';
 import { openSource, productOfSource, readSourceProduct } from './source.ts';
 import type { Nic } from './system.ts';
@@ -127,35 +126,18 @@ export async function runUnattended(o: UnattendedOptions): Promise<'complete' | 
       log.say(`Installation source ${opened.where}: ${product.brand} ${product.version || '(no version in .treeinfo)'} (build ${product.build_number || '?'})`);
     }
 
-    if (config.kind === 'restore' || config.mode === 'upgrade') {
-      const ctx = { product, disks, uefi: o.uefi, installationDate: installationDate(new Date()), planFile: o.planFile, planMarker: PLAN_MARKER };
-      const done = config.kind === 'restore' ? await restoreFromBackup(config, env, ctx) : await upgradeInstallation(config, env, ctx, drivers);
-      await unmountAll(env).catch(() => undefined);
-      await runStageScripts(env, 'installation-complete', scriptsByStage(config.scripts)['installation-complete'], ['0'], false);
-      log.say(`${COMPLETE_MARKER} disk=${done.disk} labels=${done.labelSuffix}`);
-      return 'complete';
-    }
-
-    const plan: InstallPlan = planInstall(config, disks, cmdline, {
-      uefi: o.uefi,
-      labelSuffix: randomLabelSuffix(),
-      uuids: { installation: randomUUID(), controlDomain: randomUUID(), sr: randomUUID() },
-      product,
-      passwordSalt: cryptSaltFromBytes(randomBytes(16)),
-      installationDate: installationDate(new Date()),
-      nics: o.nics,
-    });
-    env.excludeDisks = [plan.target.path];
-    writeFileSync(o.planFile, installPlanJson(plan) + '\n');
-    log.say(`${PLAN_MARKER} disk=${plan.target.path} table=${plan.layout.tableType} boot=${plan.bootMode} labels=${plan.labelSuffix} plan=${o.planFile}`);
-    log.say(formatInstallPlan(plan));
-
-    // a reinstall finds and checks the old installation now, before the disk is touched
-    const hooks = plan.mode === 'reinstall' ? await reinstallHooks(plan, env, { disks, product, uefi: o.uefi }) : {};
-    await executePlan(plan, env, drivers, hooks);
-    await unmountAll(env).catch(() => undefined);
-    await runStageScripts(env, 'installation-complete', plan.scripts['installation-complete'], ['0'], false);
-    log.say(`${COMPLETE_MARKER} disk=${plan.target.path} labels=${plan.labelSuffix}`);
+    await carryOut(config, env, {
+      product, disks, uefi: o.uefi, installationDate: installationDate(new Date()), planFile: o.planFile, planMarker: PLAN_MARKER, completeMarker: COMPLETE_MARKER,
+      planFresh: (c) => planInstall(c, disks, cmdline, {
+        uefi: o.uefi,
+        labelSuffix: randomLabelSuffix(),
+        uuids: { installation: randomUUID(), controlDomain: randomUUID(), sr: randomUUID() },
+        product,
+        passwordSalt: cryptSaltFromBytes(randomBytes(16)),
+        installationDate: installationDate(new Date()),
+        nics: o.nics,
+      }),
+    }, drivers);
     return 'complete';
   } catch (e) {
     const err = e as Error;

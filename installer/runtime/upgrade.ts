@@ -447,3 +447,28 @@ export async function restoreFromBackup(config: RestoreConfig, env: ExecuteEnv, 
   }
   return { disk: plan.disk, labelSuffix: sfx };
 }
+
+/**
+ * What the interactive installer offers besides a fresh install: every
+ * installation (its product read from its root, mounted read-only) and every
+ * backup partition. A disk that cannot be read, or a root whose product cannot
+ * be read, is logged and left out; nothing is written.
+ */
+export async function detectForMenu(env: ExecuteEnv, disks: DetectedDisk[]): Promise<{ installations: { disk: string; brand: string; version: string }[]; backups: { disk: string; brand: string; version: string }[] }> {
+  const probes = await probeDisks(env, disks);
+  const installations: { disk: string; brand: string; version: string }[] = [];
+  for (const found of findInstallations(probes)) {
+    let dir: string | undefined;
+    try {
+      dir = await mountReadOnly(env, found.rootDevice, 'detect-root');
+      const inst = describeInstallation(found, readRootFiles(dir, ROOT_FILES_TO_READ.paths, ROOT_FILES_TO_READ.patterns));
+      installations.push({ disk: found.disk, brand: inst.product.brand, version: inst.product.version });
+    } catch (e) {
+      env.log.detail(`no upgrade offered for ${found.rootDevice}: ${(e as Error).message.split('\n')[0]}`);
+    } finally {
+      if (dir) await unmount(env, dir).catch(() => undefined);
+    }
+  }
+  const backups = (await findBackups(env, probes)).map(({ backup: b }) => ({ disk: b.info?.disk ?? b.disk, brand: b.product.brand, version: b.product.version }));
+  return { installations, backups };
+}

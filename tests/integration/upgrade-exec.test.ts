@@ -27,6 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { run } from '../../core/exec.ts';
 import { MESSAGES } from '../../answerfiles/model.ts';
 import { readTableFromImage } from '../../disk/write-table.ts';
+import { currentScreenText, expectScreen, type } from '../lib/expect.ts';
+import { runOnPty } from '../lib/pty-runtime.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(repo, 'installer', 'runtime', 'main.ts');
@@ -136,6 +138,44 @@ async function runInstaller(name: string, prod: object, answer: string, disks: s
     '--log-file', join(logDir, 'install-log'), '--stdout'], { cwd: repo, timeoutMs: 600_000, env: { PATH: `${shimDir}:${process.env.PATH}` } });
   const console = readFileSync(join(dev, 'ttyS0'), 'utf8');
   return { console, logDir, seconds: (Date.now() - t0) / 1000 };
+}
+
+/**
+ * The runtime with no answer file on a pseudo-terminal console: keymap, welcome
+ * and EULA are passed, the action screen's text is kept, Restore (its last
+ * entry) is chosen and confirmed; returns that text and the install log.
+ */
+async function interactiveRestore(name: string, prod: object, disk: string): Promise<{ actions: string; log: string }> {
+  const dir = join(work, name);
+  const dev = join(dir, 'dev');
+  mkdirSync(dev, { recursive: true });
+  writeFileSync(join(dir, 'product.json'), JSON.stringify(prod));
+  const logFile = join(dir, 'log', 'install-log');
+  const rt = runOnPty(join(dev, 'hvc0'), [process.execPath, '--import', 'tsx', MAIN,
+    '--cmdline', 'console=hvc0 atexit=shell', '--dev-root', dev, '--product', join(dir, 'product.json'), '--atexit-file', join(dir, 'atexit'),
+    '--extra-disk', disk, '--boot-mode', 'bios', '--target-root', join(dir, 'root'), '--work-dir', join(dir, 'work'), '--log-file', logFile],
+  { cwd: repo, env: { PATH: `${shimDir}:${process.env.PATH}` } });
+  try {
+    let since = 0;
+    const step = async (screen: RegExp, keys: string, ms = 30_000) => {
+      const m = await expectScreen(rt.read, screen, ms, { since });
+      since = m.offset;
+      await type(rt.send, keys);
+      return m.screen;
+    };
+    await step(/Select Keymap/, '{enter}', 60_000);
+    await step(/Welcome to XenServer Setup[\s\S]*F9/, '{enter}');
+    await step(/End User License Agreement/, '{enter}');
+    const actions = await step(/Please select an operation[\s\S]*Restore/, '{end}{enter}');
+    await step(/Confirm Restore/, '{enter}');
+    await step(/Installation Complete/, '{enter}', 300_000);
+    assert.is(await rt.exited(30_000), 0, rt.stderr());
+    return { actions, log: readFileSync(logFile, 'utf8') };
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- screen:\n${currentScreenText(rt.read())}\n--- stderr:\n${rt.stderr().slice(-3000)}`);
+  } finally {
+    rt.kill();
+  }
 }
 
 const logOf = (r: RuntimeRun) => `${r.console}\n--- log:\n${readFileSync(join(r.logDir, 'install-log'), 'utf8').slice(-6000)}`;
@@ -273,8 +313,19 @@ test('install A, refuse an older medium untouched, upgrade to B keeping identity
   assert.not.ok(existsSync(join(rootR, '.xsforge-backup.json')));
   await umount(rootR);
   assert.is(await hashRanges(`${disk}p3`, [[0, 16 << 20]]), srBefore, 'the restore leaves the SR alone');
+  // the interactive installer finds both: the installation (A again) and the backup (A); Restore from its action screen
+  const tui = await interactiveRestore('restore-tui', B, disk);
+  assert.match(tui.actions, new RegExp(`Upgrade XenServer 7\\.1\\.2 on ${disk}`));
+  assert.match(tui.actions, new RegExp(`Restore XenServer 7\\.1\\.2 from backup on ${disk}`));
+  assert.match(tui.log, /XSFORGE-INSTALL-PLAN disk=\S+ table=gpt boot=bios labels=[a-z]{6} mode=restore/);
+  assert.match(tui.log, /XSFORGE-INSTALL-COMPLETE/);
+  const rootT = await mount(`${disk}p1`, join(work, 'mnt-t'));
+  assert.is(readFileSync(join(rootT, 'root/notes.txt'), 'utf8'), 'written on A\n');
+  assert.is(readFileSync(join(rootT, 'etc/xensource-inventory'), 'utf8'), invA);
+  await umount(rootT);
+  assert.is(await hashRanges(`${disk}p3`, [[0, 16 << 20]]), srBefore, 'the interactive restore leaves the SR alone');
   const calls = readFileSync(join(work, 'grub-install-calls'), 'utf8').trim().split('\n');
-  assert.is(calls.length, 3, 'GRUB installed by the fresh install, the upgrade and the restore');
+  assert.is(calls.length, 4, 'GRUB installed by the fresh install, the upgrade and the two restores');
   if (process.env.SHOW_CONSOLE) console.log(older.console, up.console, rest.console);
   console.log(`  fresh ${fresh.seconds.toFixed(1)} s, refusal ${older.seconds.toFixed(1)} s, upgrade ${up.seconds.toFixed(1)} s, restore ${rest.seconds.toFixed(1)} s`);
 
