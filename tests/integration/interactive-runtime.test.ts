@@ -5,34 +5,15 @@
 // Esc, and Reboot on the welcome screen ends the runtime with the exit action.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../cli/shared.ts';
 import { currentScreenText, expectScreen, type } from '../lib/expect.ts';
+import { runOnPty } from '../lib/pty-runtime.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'xsf-tui-rt-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
-
-// argv: LINK CMD...: a pty whose slave LINK names; CMD runs with its stdio elsewhere;
-// our stdin goes to the master, the master's output to our stdout; ends with CMD
-const RELAY = `
-import os, pty, select, subprocess, sys
-master, slave = pty.openpty()
-os.symlink(os.ttyname(slave), sys.argv[1])
-child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL)
-while True:
-    r, _, _ = select.select([master, 0], [], [], 0.05)
-    if master in r:
-        sys.stdout.buffer.write(os.read(master, 65536)); sys.stdout.buffer.flush()
-    if 0 in r:
-        data = os.read(0, 65536)
-        if data: os.write(master, data)
-    if child.poll() is not None and not select.select([master], [], [], 0.2)[0]:
-        break
-sys.exit(child.returncode)
-`;
 
 function fakeSys(root: string): void {
   const w = (p: string, s: string) => {
@@ -60,14 +41,9 @@ test('no answer file: the interactive installer runs on the console tty, backs o
   const runtime = [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'installer/runtime/main.ts'),
     '--cmdline', 'console=hvc0 atexit=shell', '--sys-root', sys, '--dev-root', dev, '--product', product, '--atexit-file', atexit,
     '--log-file', join(work, 'run', 'install-log'), '--work-dir', join(work, 'w'), '--target-root', join(work, 'root')];
-  const child = spawn('python3', ['-c', RELAY, join(dev, 'hvc0'), ...runtime], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { err += c; });
-  const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
-  const read = () => out;
-  const send = (t: string) => { child.stdin.write(t); };
+  const rt = runOnPty(join(dev, 'hvc0'), runtime, { cwd: REPO_ROOT });
+  const read = rt.read;
+  const send = rt.send;
   try {
     let since = 0;
     const step = async (screen: RegExp, keys: string) => {
@@ -101,14 +77,13 @@ test('no answer file: the interactive installer runs on the console tty, backs o
       if (i === 0) assert.match(currentScreenText(read()), /NTP Configuration/, 'Esc on confirm goes back to the NTP screen');
     }
     await step(/Welcome to XenServer Setup/, '{tab}{tab}{enter}'); // Reboot
-    const code = await Promise.race([exited, new Promise<number>((_, j) => setTimeout(() => j(new Error(`the runtime did not exit; stderr: ${err}`)), 15_000))]);
-    assert.is(code, 0, err);
+    assert.is(await rt.exited(15_000), 0, rt.stderr());
   } finally {
-    child.kill();
+    rt.kill();
   }
-  assert.match(out, /XSFORGE-INTERACTIVE consoles=hvc0/);
-  assert.match(out, /XSFORGE-INTERACTIVE cancelled reason=reboot; no disk has been changed\./);
-  assert.match(out, /XSFORGE-INSTALLER-EXIT action=shell/);
+  assert.match(read(), /XSFORGE-INTERACTIVE consoles=hvc0/);
+  assert.match(read(), /XSFORGE-INTERACTIVE cancelled reason=reboot; no disk has been changed\./);
+  assert.match(read(), /XSFORGE-INSTALLER-EXIT action=shell/);
   assert.is(readFileSync(atexit, 'utf8').trim(), 'shell');
 });
 
