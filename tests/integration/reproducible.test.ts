@@ -1,18 +1,18 @@
 // A clean build (empty stage cache, its own output directory) gives the same
 // bytes as the build in the default cache, which build.test.ts made (on a new
 // machine, from empty as well): every artifact, ISO, install.img, RPMs, repodata
-// and dom0 image included. Comparing against the default cache rather than a
+// and dom0 image included, and the factory disk image `xsforge disk-image` makes from each cache. Comparing against the default cache rather than a
 // second clean build halves the cost (a clean build compiles Xen and makes two
 // root trees), and also catches a stage whose cache key misses a code change.
 // Downloads (.debs, package index) are shared: content-addressed and verified.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RECIPE } from '../../cli/shared.ts';
 import { defaultCacheRoot, downloadsRootFor } from '../../core/cache.ts';
-import { buildRecipe, readManifest } from '../lib/build.ts';
+import { buildRecipe, readManifest, xsforge } from '../lib/build.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'xsf-repro-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
@@ -57,6 +57,33 @@ test('a clean build in another directory gives the artifacts of the default cach
   assert.equal(differing, [], `artifacts differ:\n${differing.join('\n')}`);
   assert.is(ma.artifacts[0].kind, 'install-iso');
   assert.is(ma.artifacts[0].sha256, mb.artifacts[0].sha256);
+  const kinds = new Set(ma.artifacts.map((x: { kind: string }) => x.kind));
+  for (const k of ['install-iso', 'installer-initrd', 'rpm', 'yum-repo-metadata', 'dom0-root-image', 'efi-boot-image']) assert.ok(kinds.has(k), `${k} is among the compared artifacts (${[...kinds].join(', ')})`);
+
+  // the factory disk image from each cache: same bytes too
+  const answer = join(work, 'factory.xml');
+  writeFileSync(answer, FACTORY_ANSWER);
+  const images: string[] = [];
+  for (const [name, cache] of [['a', undefined], ['b', join(work, 'b-cache')]] as const) {
+    const out = join(work, `${name}-disk.qcow2`);
+    const r = await xsforge(['disk-image', '--answerfile', answer, '--format', 'qcow2', '--out', out, '-q', ...(cache ? ['--cache', cache] : [])], env);
+    assert.is(r.code, 0, r.stderr.slice(-3000));
+    images.push(out);
+  }
+  const off = firstDifference(images[0]!, images[1]!);
+  assert.is(off, -1, `the factory disk images differ first at byte ${off}`);
 });
+
+const FACTORY_ANSWER = `<?xml version="1.0"?>
+<installation mode="fresh" srtype="lvm">
+  <primary-disk>sda</primary-disk>
+  <keymap>us</keymap>
+  <root-password type="hash">$6$xsforgerepro$Qf0fWnNf5a0d8kOZp7ZfK1m8y3mQk3mXGvK1xvA4GdPp0Kq4wqRkQqgk0eKmFQdW2l0w2bWZp4wQb6uT1eYxk.</root-password>
+  <source type="local"/>
+  <admin-interface name="eth0" proto="dhcp"/>
+  <timezone>Europe/London</timezone>
+  <hostname>xsf-repro-host</hostname>
+</installation>
+`;
 
 test.run();
