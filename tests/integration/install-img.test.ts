@@ -1,6 +1,8 @@
 // install.img from the minimal package set with real mmdebstrap, zstd and GNU
-// cpio: contents, reproducibility (two builds, same epoch, same bytes), and the
-// bundled installer runtime run on this host against a made-up sysfs.
+// cpio: contents, and the bundled installer runtime run on this host against a
+// made-up sysfs. A second build compared entry by entry (same epoch, same bytes)
+// runs in make test-matrix (XSFORGE_INSTALL_IMG_TWICE=1): make test compares
+// install.img across two clean builds in reproducible.test.ts.
 // Apt archives and the kernel package are cached under
 // ${XDG_CACHE_HOME:-~/.cache}/xsforge so reruns do not download again.
 import { test } from 'uvu';
@@ -33,6 +35,7 @@ async function kernelModules(): Promise<string> {
   return dir;
 }
 
+const TWICE = process.env.XSFORGE_INSTALL_IMG_TWICE === '1';
 let kernelDir: string;
 let builds: InstallImgResult[] = [];
 let cpioPath: string;
@@ -59,7 +62,7 @@ async function build(name: string): Promise<InstallImgResult> {
 test.before(async () => {
   kernelDir = await kernelModules();
   builds.push(await build('one'));
-  builds.push(await build('two'));
+  if (TWICE) builds.push(await build('two'));
   cpioPath = join(work, 'install.cpio');
   await run(['zstd', '-q', '-d', '-f', builds[0].path, '-o', cpioPath]);
   extracted = join(work, 'extracted');
@@ -107,7 +110,7 @@ test('our reader agrees with GNU cpio; every directory precedes its children; ui
   }
 });
 
-test('two builds with the same epoch give the same bytes', async () => {
+(TWICE ? test : test.skip)('two builds with the same epoch give the same bytes', async () => {
   if (builds[0].sha256 !== builds[1].sha256) {
     // name the entries that differ, so a reproducibility regression is easy to chase
     const other = join(work, 'two.cpio');
@@ -125,7 +128,7 @@ test('resolved package list names the base set with versions', () => {
   for (const n of ['nodejs', 'udev', 'kmod', 'mount', 'util-linux', 'iproute2', 'dash']) assert.ok(names.includes(n), n);
   assert.not.ok(names.includes('usrmerge'), 'merged /usr comes from the mmdebstrap hook, not usrmerge and perl');
   assert.ok(builds[0].packages.every((p) => /^\S+$/.test(p.version)));
-  assert.equal(builds[0].packages, builds[1].packages);
+  if (TWICE) assert.equal(builds[0].packages, builds[1].packages);
 });
 
 test('/init is valid POSIX sh (dash -n)', async () => {
