@@ -11,16 +11,17 @@
 // It sorts packages by location itself, so directory order does not matter.
 // Unique (checksum-named) metadata files are kept: old yum reads them, and
 // HTTP caches (netboot, update repositories) cannot serve a stale primary.
-import { copyFileSync, linkSync, utimesSync } from 'node:fs';
-import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { copyFileSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { XsforgeError } from '../core/errors.ts';
 import type { Json } from '../core/hash.ts';
 import { defineStage, type Stage, type StageContext } from '../core/stage.ts';
 import type { ToolName } from '../core/tools.ts';
 import { renderComps, type CompsGroup } from './comps.ts';
 import { findSigningKey, openGpgSigner, type Signer } from './signer.ts';
-import { decompressMetadata, parseRepomd, scanPrimaryNames } from './verify.ts';
+import { decompressMetadata, MAX_METADATA_BYTES, parseRepomd, scanPrimaryNames } from './verify.ts';
 import { parseRpm } from '../packages/rpm-header.ts';
 import { compareEvr, formatEvr, type Evr } from '../updates/rpmvercmp.ts';
 
@@ -176,7 +177,7 @@ export function createrepoArgv(dir: string, sourceDateEpoch: number, compsFile?:
 /** Lays out a repository in `out` (the stage's work, callable without the engine). */
 export async function assembleRepository(a: AssembleOptions): Promise<AssembledRepository> {
   const pkgDir = join(a.out, 'Packages');
-  await mkdir(pkgDir, { recursive: true });
+  mkdirSync(pkgDir, { recursive: true });
   const byName = new Map<string, string>();
   for (const src of a.rpms) {
     const n = basename(src);
@@ -213,7 +214,10 @@ export async function assembleRepository(a: AssembleOptions): Promise<AssembledR
   }
   // primary.xml records each file's mtime. On a hard link this sets the upstream
   // cache file's mtime too: harmless, cache digests cover contents, not times.
-  for (const p of placed) utimesSync(p, a.sourceDateEpoch, a.sourceDateEpoch);
+  // A file already at the epoch (linked again from the same upstream file) is
+  // only looked at: a stat costs less than a utimes, which dirties the inode.
+  const epochMs = a.sourceDateEpoch * 1000;
+  for (const p of placed) if (statSync(p).mtimeMs !== epochMs) utimesSync(p, a.sourceDateEpoch, a.sourceDateEpoch);
 
   let comps: string | undefined;
   if (a.compsXml) {
@@ -226,10 +230,10 @@ export async function assembleRepository(a: AssembleOptions): Promise<AssembledR
   await a.run(createrepoArgv(a.out, a.sourceDateEpoch, comps), { captureStdout: false });
 
   // read back what createrepo_c wrote: every package listed, every group's package there
-  const repomd = parseRepomd(await readFile(join(a.out, REPOMD), 'utf8'));
+  const repomd = parseRepomd(readFileSync(join(a.out, REPOMD), 'utf8'));
   const primary = repomd.data.find((d) => d.type === 'primary');
   if (!primary || !primary.href.endsWith('.gz')) throw new XsforgeError(`createrepo_c wrote no gzip primary metadata (found ${primary?.href ?? 'none'})`);
-  const listed = scanPrimaryNames(decompressMetadata(await readFile(join(a.out, primary.href)), primary.href));
+  const listed = scanPrimaryNames(gunzipPrimary(readFileSync(join(a.out, primary.href)), primary.href, primary.openSize));
   if (listed.names.length !== names.length || listed.declared !== names.length) {
     throw new XsforgeError(`createrepo_c listed ${listed.names.length} packages (declared ${listed.declared}), but the repository holds ${names.length}`, `see the stage's build log`);
   }
@@ -246,8 +250,24 @@ export async function assembleRepository(a: AssembleOptions): Promise<AssembledR
     if (a.keyFile) await writeFile(join(a.out, a.keyFile), await a.signer.exportPublicKey());
   }
   // tidy times on what we wrote (createrepo_c leaves repomd.xml at "now")
-  for (const f of await readdir(join(a.out, 'repodata'))) await utimes(join(a.out, 'repodata', f), a.sourceDateEpoch, a.sourceDateEpoch);
-  if (a.signer && a.keyFile) await utimes(join(a.out, a.keyFile), a.sourceDateEpoch, a.sourceDateEpoch);
+  for (const f of readdirSync(join(a.out, 'repodata'))) utimesSync(join(a.out, 'repodata', f), a.sourceDateEpoch, a.sourceDateEpoch);
+  if (a.signer && a.keyFile) utimesSync(join(a.out, a.keyFile), a.sourceDateEpoch, a.sourceDateEpoch);
   a.log(`repository: ${names.length} packages, ${a.signer ? `signed by ${a.signer.fingerprint}` : 'unsigned'}`);
   return { packages: names.length, signed: !!a.signer };
+}
+
+/**
+ * primary.xml.gz as text, inflated into one buffer of the size repomd.xml
+ * declares (zlib's default 16 KiB pieces take twice as long for 1,000
+ * packages). The size is only a buffer hint: a wrong one still inflates every
+ * byte, within the same bound. Anything but gzip, or a failure, goes through
+ * decompressMetadata for its checks and its error message.
+ */
+export function gunzipPrimary(bytes: Buffer, href: string, openSize?: number): string {
+  if (openSize === undefined || !(openSize > 0) || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return decompressMetadata(bytes, href);
+  try {
+    return gunzipSync(bytes, { maxOutputLength: MAX_METADATA_BYTES, chunkSize: Math.min(Math.max(openSize, 64 * 1024), 64 * 1024 * 1024) }).toString('utf8');
+  } catch {
+    return decompressMetadata(bytes, href);
+  }
 }
