@@ -167,6 +167,7 @@ export async function buildUpdate(spec: UpdateSpec, opts: BuildUpdateOptions): P
       description: spec.description,
       ...(spec.rolledUpBy ? { rolledUpBy: spec.rolledUpBy } : {}),
       livepatch: spec.livepatch,
+      ...(spec.overwrites?.length ? { overwrites: spec.overwrites } : {}),
     };
     const updateXml = renderUpdateXml(updateXmlModel);
     const control = await buildRpm(controlPackage(spec, updateXml), { outDir: join(work, 'control'), workDir: join(work, 'rpmbuild'), sourceDateEpoch: epoch, run, log });

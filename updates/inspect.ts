@@ -176,6 +176,7 @@ export function formatUpdateSummary(u: UpdateIsoSummary): string[] {
     out.push(`  key                  ${x.key ?? '(none)'}`);
     out.push(`  control              ${x.control}`);
     if (x.rolledUpBy) out.push(`  rolled up by         ${x.rolledUpBy.nameLabel} (uuid ${x.rolledUpBy.uuid})`);
+    if (x.overwrites?.length) out.push(`  overwrites           ${x.overwrites.join(', ')}`);
   } else {
     out.push('update: update.xml is INVALID');
     for (const p of u.updateXmlProblems) out.push(`  problem: ${p}`);

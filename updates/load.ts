@@ -260,6 +260,7 @@ export function parseUpdateSpec(text: string, o: ParseUpdateSpecOptions): { spec
     ...(d.base_install_product_version ? { baseInstallProductVersion: d.base_install_product_version } : {}),
     livepatch: d.livepatch ?? false,
     enforceHomogeneity: d.enforce_homogeneity ?? false,
+    ...(d.overwrites?.length ? { overwrites: d.overwrites } : {}),
     license: d.license ?? DEFAULT_CONTROL_LICENSE,
     sourceDateEpoch,
     rpmFiles,

@@ -41,6 +41,8 @@ export interface UpdateSpec {
   baseInstallProductVersion?: string;
   livepatch: boolean;
   enforceHomogeneity: boolean;
+  /** files of installed packages this update deliberately replaces (update.xml <overwrites>); absent or empty: none */
+  overwrites?: string[];
   license: string;
   sourceDateEpoch: number;
   /** absolute paths of ready .rpm files */

@@ -88,7 +88,9 @@ export async function buildRollup(src: RollupSources, opts: BuildRollupOptions):
     if (!p || p.nevra !== pkg.nevra) throw new XsforgeError(`hotfix ${from} was built with ${p?.nevra ?? 'no package'} ${pkg.name}, but the plan expected ${pkg.nevra}`);
     return join(b.tree, p.path);
   });
-  const cu = await buildUpdate(cuSpec, { ...common, out: opts.out });
+  // the CU carries the hotfixes' packages, so it overwrites what they declared they overwrite
+  const overwrites = [...new Set([...(src.cu.overwrites ?? []), ...src.hotfixes.flatMap((h) => h.overwrites ?? [])])].sort();
+  const cu = await buildUpdate(overwrites.length ? { ...cuSpec, overwrites } : cuSpec, { ...common, out: opts.out });
 
   const rel = (p: string) => relative(opts.out, p);
   const summary = (b: BuiltUpdate): BuiltRollupSummary => ({

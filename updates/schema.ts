@@ -25,6 +25,8 @@ export const UPDATE_PATTERNS = {
   keyName: { regex: '^[A-Za-z0-9][A-Za-z0-9._-]*$', words: 'a key name: letters, digits, ".", "_" and "-" (update.xml says key="RPM-GPG-KEY-<name>"; e.g. XS-7)' },
   rpmFile: { regex: '^(?!/)[^\\r\\n]+\\.rpm$', words: 'a path to an .rpm file relative to this spec (e.g. rpms/foo-1.0-1.noarch.rpm)' },
   oneLine: { regex: '^[^\\r\\n]+$', words: 'non-empty text on a single line' },
+  // a path as rpm prints it in a file conflict: absolute, normalised, no "." or ".." parts, no control characters
+  absolutePath: { regex: '^(?!.*/\\.{1,2}(/|$))(/[^/\\x00-\\x1f\\x7f]+)+$', words: 'an absolute file path without "." or ".." parts, "//" or a trailing "/" (e.g. /usr/sbin/xsforge-update)' },
 } as const;
 
 const Pat = (p: keyof typeof UPDATE_PATTERNS, description: string) =>
@@ -61,6 +63,7 @@ export const UPDATE_SPEC_SCHEMA = Type.Object({
   license: Type.Optional(Pat('oneLine', 'licence tag of the control package; default MIT')),
   source_date_epoch: Type.Optional(Type.Integer({ minimum: 86400, description: 'SOURCE_DATE_EPOCH of the build (seconds); default 1644364800 (2022-02-09, the CU2 release notes date)' })),
   base_install_product_version: Type.Optional(Type.String({ pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$', description: 'cumulative updates made by `xsforge update rollup`: the product version of the CU\'s base-install ISO (its xenserver-release and .treeinfo [branding] version), x.y.z, e.g. 7.1.3; default: the base recipe\'s' })),
+  overwrites: Type.Optional(Type.Array(Pat('absolutePath', 'a file of an installed package this update may replace'), { uniqueItems: true, description: 'files owned by installed (product) packages that this update\'s packages deliberately replace (rpm --replacefiles, used only when every conflicting file is listed); a file conflict with any other path refuses the update; default none' })),
   rpms: Type.Optional(Type.Object({
     files: Type.Optional(Type.Array(Pat('rpmFile', 'a built package'), { uniqueItems: true, description: 'ready .rpm files, relative to this spec' })),
     packages: Type.Optional(Type.Array(RpmPackageRecipeSchema, { description: 'packages built from inline models (the recipe\'s rpms form)' })),

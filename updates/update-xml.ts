@@ -21,6 +21,12 @@ export interface UpdateXml {
   rolledUpBy?: { nameLabel: string; uuid: string };
   /** xsforge's attribute (written only when true): the update can be applied as a live patch */
   livepatch: boolean;
+  /**
+   * xsforge's <overwrites>: files of installed packages the update deliberately
+   * replaces (the installer and xsforge-update then install with --replacefiles).
+   * Absent when none (the element is then not written).
+   */
+  overwrites?: string[];
 }
 
 export class UpdateXmlError extends XsforgeError {
@@ -58,6 +64,10 @@ export function renderUpdateXml(u: UpdateXml): string {
     `  <name-description>${escText(u.description.trim())}</name-description>`,
   ];
   if (u.rolledUpBy) lines.push(`  <rolled-up-by name-label="${escAttr(u.rolledUpBy.nameLabel)}" uuid="${escAttr(u.rolledUpBy.uuid)}"/>`);
+  if (u.overwrites?.length) {
+    // one <file> per line: xsforge-update reads them with awk
+    lines.push('  <overwrites>', ...u.overwrites.map((p) => `    <file path="${escAttr(p)}"/>`), '  </overwrites>');
+  }
   lines.push('</update>', '');
   const text = lines.join('\n');
   const check = checkUpdateXml(text);
@@ -72,10 +82,11 @@ const parser = new XMLParser({
   parseTagValue: false,
   trimValues: true,
   processEntities: true,
-  isArray: (name) => name === 'rolled-up-by' || name === 'name-description',
+  isArray: (name) => name === 'rolled-up-by' || name === 'name-description' || name === 'overwrites' || name === 'file',
 });
 
 const UUID_RE = new RegExp(UPDATE_PATTERNS.uuid.regex);
+const PATH_RE = new RegExp(UPDATE_PATTERNS.absolutePath.regex, 'u');
 
 /** Every problem with an update.xml, and the update when there are none. */
 export function checkUpdateXml(text: string): { update?: UpdateXml; problems: string[] } {
@@ -154,11 +165,26 @@ export function checkUpdateXml(text: string): { update?: UpdateXml; problems: st
     rolledUpBy = { nameLabel: n, uuid: u.toLowerCase() };
   }
 
+  const overwrites: string[] = [];
+  const ow = (el.overwrites as unknown[] | undefined) ?? [];
+  if (ow.length > 1) problems.push(`<overwrites> appears ${ow.length} times`);
+  if (ow.length) {
+    const o = typeof ow[0] === 'object' && ow[0] ? ow[0] as Record<string, unknown> : {};
+    for (const f of (o.file as unknown[] | undefined) ?? []) {
+      const p = f && typeof f === 'object' && typeof (f as Record<string, unknown>)['@path'] === 'string' ? (f as Record<string, unknown>)['@path'] as string : '';
+      if (!p) problems.push('<overwrites> has a <file> without path');
+      else if (!PATH_RE.test(p)) problems.push(`<overwrites> file "${p}" is not ${UPDATE_PATTERNS.absolutePath.words}`);
+      else if (overwrites.includes(p)) problems.push(`<overwrites> lists ${p} twice`);
+      else overwrites.push(p);
+    }
+  }
+
   if (problems.length) return { problems };
   const update: UpdateXml = {
     nameLabel, uuid: uuid.toLowerCase(), version, ...(key !== undefined ? { key } : {}), installationSize,
     afterApplyGuidance: guidance, enforceHomogeneity, control, description, livepatch,
     ...(rolledUpBy ? { rolledUpBy } : {}),
+    ...(overwrites.length ? { overwrites } : {}),
   };
   return { update, problems: [] };
 }

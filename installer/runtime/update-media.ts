@@ -17,6 +17,9 @@
 // the prerequisites, and the control package writes /var/update/applied/<uuid>,
 // so `xsforge-update list` on the host shows what the installer put there.
 //
+// A file that belongs to an installed package is replaced only when the
+// medium's update.xml declares it (<overwrites>, the spec's `overwrites:`).
+//
 // Driver disks are also loaded into the running installer: the kernel modules of
 // their `drivers` packages are unpacked with `rpm --root <scratch> --nodeps
 // --noscripts` (install.img has rpm, not necessarily rpm2cpio), copied under
@@ -146,6 +149,44 @@ export function describeUnmet(d: UnmetDependency): string {
     case 'conflicts': return `${d.capability} conflicts with ${d.package}`;
     case 'obsoleted': return `${d.capability} is obsoleted by ${d.package}`;
   }
+}
+
+export interface FileConflict {
+  /** absolute path, as rpm prints it */
+  path: string;
+  /** the package being installed that ships it, e.g. xsforge-snmp-agent-1.0.3-1.noarch */
+  package: string;
+  /** the package that owns it now (installed, or another package of the same transaction) */
+  owner: string;
+  /** true when the owner is another package of the same transaction, not an installed one */
+  sameTransaction: boolean;
+}
+
+/**
+ * rpm's file conflict lines (rpm 4.x wording, lib/rpmprob.c), in order:
+ * `file /x from install of P conflicts with file from package Q` and
+ * `file /x conflicts between attempted installs of P and Q`.
+ */
+export function parseFileConflicts(rpmOutput: string): FileConflict[] {
+  const out: FileConflict[] = [];
+  for (const raw of rpmOutput.split('\n')) {
+    const line = raw.trim();
+    let m = /^file (\/.*) from install of (\S+) conflicts with file from package (\S+)$/.exec(line);
+    if (m) { out.push({ path: m[1]!, package: m[2]!, owner: m[3]!, sameTransaction: false }); continue; }
+    m = /^file (\/.*) conflicts between attempted installs of (\S+) and (\S+)$/.exec(line);
+    if (m) out.push({ path: m[1]!, package: m[3]!, owner: m[2]!, sameTransaction: true });
+  }
+  return out;
+}
+
+/** The conflicts whose path the update does not declare in <overwrites>. */
+export function undeclaredConflicts(conflicts: FileConflict[], overwrites: readonly string[] = []): FileConflict[] {
+  return conflicts.filter((c) => !overwrites.includes(c.path));
+}
+
+/** "/usr/sbin/x (owned by xsforge-update-1-1.noarch, shipped by pack-1-1.noarch)" */
+export function describeConflict(c: FileConflict): string {
+  return `${c.path} (owned by ${c.sameTransaction ? 'its own package ' : ''}${c.owner}, shipped by ${c.package})`;
 }
 
 // ---- fetching -----------------------------------------------------------------------
@@ -343,6 +384,10 @@ export interface InstalledUpdate {
  * and installed as /etc/pki/rpm-gpg/<key> when no file of that name is there,
  * so xsforge-update on the host verifies later updates by the same signer.
  * An unmet dependency stops the install with the pack's name and the requirement.
+ * A dry run (--test) comes first: a file the update ships that an installed
+ * package owns stops the install, naming the file and its owner, unless
+ * update.xml declares it in <overwrites>; when every conflict is declared the
+ * transaction runs with --replacefiles and each replaced file is logged.
  */
 export async function installUpdateMedium(env: FetchEnv, m: UpdateMedium, target: string): Promise<InstalledUpdate> {
   const label = mediumLabel(m);
@@ -373,18 +418,39 @@ export async function installUpdateMedium(env: FetchEnv, m: UpdateMedium, target
       return dest;
     });
     env.log.say(`Installing the ${label}: ${m.install.map((p) => p.name).join(', ')}`);
-    try {
-      await env.log.run(['rpm', ...rpmRoot, '--upgrade', '--verbose', '--force-debian', ...files], { timeoutMs: 1_800_000 });
-    } catch (e) {
+    const rpmUpgrade = (extra: string[]) => ['rpm', ...rpmRoot, '--upgrade', '--verbose', '--force-debian', ...extra, ...files];
+    const failure = (e: unknown): UpdateMediumError => {
       const output = String((e as { outputTail?: string }).outputTail ?? (e as Error).message);
       const unmet = parseFailedDependencies(output);
       if (unmet.length) {
-        throw new UpdateMediumError(`The ${label} cannot be installed on this host: ${unmet.map(describeUnmet).join('; ')}.`,
+        return new UpdateMediumError(`The ${label} cannot be installed on this host: ${unmet.map(describeUnmet).join('; ')}.`,
           m.role === 'driver disk' ? 'a driver disk is built for one dom0 kernel (kernel-uname-r)' : 'check the pack\'s requirements with `xsforge inspect` on its ISO');
       }
       const lines = output.split('\n').map((l) => l.trim()).filter((l) => /^error:|conflict|is already installed/i.test(l));
-      throw new UpdateMediumError(`The ${label} could not be installed: ${lines.join(' ') || output.trim().split('\n').slice(-1)[0]}`);
+      return new UpdateMediumError(`The ${label} could not be installed: ${lines.join(' ') || output.trim().split('\n').slice(-1)[0]}`);
+    };
+    // A dry run first: rpm refuses files owned by installed packages, and only
+    // the ones the update declares in <overwrites> may be replaced.
+    let replaced: FileConflict[] = [];
+    try {
+      await env.log.run(rpmUpgrade(['--test']), { timeoutMs: 600_000 });
+    } catch (e) {
+      const conflicts = parseFileConflicts(String((e as { outputTail?: string }).outputTail ?? (e as Error).message));
+      if (!conflicts.length) throw failure(e);
+      const undeclared = undeclaredConflicts(conflicts, m.update.overwrites);
+      if (undeclared.length) {
+        throw new UpdateMediumError(
+          `The ${label} would overwrite ${undeclared.length === 1 ? 'a file' : `${undeclared.length} files`} of installed packages: ${undeclared.map(describeConflict).join('; ')}.`,
+          'a pack may replace a product file only when its vendor declares that on purpose: list the path under `overwrites:` in the pack\'s spec and rebuild it');
+      }
+      replaced = conflicts;
     }
+    try {
+      await env.log.run(rpmUpgrade(replaced.length ? ['--replacefiles'] : []), { timeoutMs: 1_800_000 });
+    } catch (e) {
+      throw failure(e);
+    }
+    for (const c of replaced) env.log.say(`The ${label} replaced ${c.path} of ${c.owner} (declared in its overwrites)`);
     const applied = join('var/update/applied', m.update.uuid);
     if (!existsSync(join(target, applied))) {
       throw new UpdateMediumError(`The ${label} was installed, but its control package ${m.update.control} did not record /${applied}.`);

@@ -7,7 +7,8 @@ import { parseAnswerFile } from '../../answerfiles/parse.ts';
 import { parseCmdline } from '../../installer/runtime/cmdline.ts';
 import { formatInstallPlan, planInstall, type PlanOptions } from '../../installer/runtime/plan.ts';
 import {
-  UpdateMediumError, describeUnmet, driverModules, mediumLabel, parseFailedDependencies, selectUpdatePackages,
+  UpdateMediumError, describeConflict, describeUnmet, driverModules, mediumLabel, parseFailedDependencies, parseFileConflicts, selectUpdatePackages,
+  undeclaredConflicts,
 } from '../../installer/runtime/update-media.ts';
 import type { CompsGroup } from '../../repo/comps.ts';
 import type { PrimaryPackage } from '../../repo/verify.ts';
@@ -134,6 +135,28 @@ test('the plan keeps packs and driver disks in answer-file order, lists them in 
   const none = planInstall(parseAnswerFile('<installation><primary-disk>sda</primary-disk><source type="local"/><admin-interface name="eth0" proto="dhcp"/></installation>').config!,
     [{ name: 'sda', path: '/dev/sda', sizeBytes: 60e9, sectorSize: 512 }], parseCmdline('install').cmdline, OPTS);
   assert.not.match(formatInstallPlan(none), /Updates installed|supp\. pack|driver disk/);
+});
+
+test('file conflicts: rpm 4.x lines become path, shipping package and owner; other lines are ignored', () => {
+  const out = [
+    'error: Failed dependencies:',
+    '\tplatform-version = 2.2.0 is needed by control-p-1-1.noarch',
+    '\tfile /usr/sbin/xsforge-update from install of xsforge-snmp-agent-1.0.3-1.noarch conflicts with file from package xsforge-update-1.0-1.x86_64',
+    '\tfile /etc/a b.conf from install of p-2-1.noarch conflicts with file from package q-1-1.noarch',
+    '\tfile /usr/bin/two conflicts between attempted installs of a-1-1.noarch and b-1-1.noarch',
+    '\tpackage p-2-1.noarch is already installed',
+  ].join('\n');
+  const c = parseFileConflicts(out);
+  assert.equal(c, [
+    { path: '/usr/sbin/xsforge-update', package: 'xsforge-snmp-agent-1.0.3-1.noarch', owner: 'xsforge-update-1.0-1.x86_64', sameTransaction: false },
+    { path: '/etc/a b.conf', package: 'p-2-1.noarch', owner: 'q-1-1.noarch', sameTransaction: false },
+    { path: '/usr/bin/two', package: 'b-1-1.noarch', owner: 'a-1-1.noarch', sameTransaction: true },
+  ]);
+  assert.equal(parseFileConflicts('error: Failed dependencies:\n\tfoo is needed by bar-1-1.noarch\n'), []);
+  assert.equal(undeclaredConflicts(c, ['/etc/a b.conf']).map((x) => x.path), ['/usr/sbin/xsforge-update', '/usr/bin/two']);
+  assert.equal(undeclaredConflicts(c, ['/usr/sbin/xsforge-update', '/etc/a b.conf', '/usr/bin/two']), []);
+  assert.equal(undeclaredConflicts(c).length, 3);
+  assert.is(describeConflict(c[0]!), '/usr/sbin/xsforge-update (owned by xsforge-update-1.0-1.x86_64, shipped by xsforge-snmp-agent-1.0.3-1.noarch)');
 });
 
 test.run();

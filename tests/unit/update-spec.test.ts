@@ -173,4 +173,17 @@ test('every shipped example is valid', () => {
   assert.equal([...kinds].sort(), ['cumulative-update', 'driver-disk', 'hotfix', 'supplemental-pack']);
 });
 
+test('overwrites: absolute paths without ".." carried into the spec; others refused at their line', () => {
+  const PACKHEAD = ['kind: supplemental-pack', 'name_label: pack', 'version: "1"', 'description: A pack'];
+  const ok = parseUpdateSpec(spec([...PACKHEAD, 'overwrites: [/usr/sbin/xsforge-update, /etc/x.conf]']), { file: FILE });
+  assert.equal(ok.errors, []);
+  assert.equal(ok.spec!.overwrites, ['/usr/sbin/xsforge-update', '/etc/x.conf']);
+  assert.is(parseUpdateSpec(spec(PACKHEAD), { file: FILE }).spec!.overwrites, undefined);
+  const errors = errorsOf(spec([...PACKHEAD, 'overwrites:', '  - /usr/sbin/ok', '  - usr/sbin/relative', '  - /usr/../etc/shadow']));
+  has(errors, 7, 'overwrites[1]', /absolute file path/);
+  has(errors, 8, 'overwrites[2]', /without "\." or "\.\." parts/);
+  assert.is(errors.length, 2);
+  has(errorsOf(spec([...PACKHEAD, 'overwrites: [/a, /a]'])), 5, 'overwrites[1]', /"\/a" is listed twice/);
+});
+
 test.run();

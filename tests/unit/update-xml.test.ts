@@ -92,4 +92,26 @@ test('parseUpdateXml throws UpdateXmlError naming the file; render refuses a bad
   assert.throws(() => renderUpdateXml({ ...BASE, description: ' ' }), /<name-description> is empty/);
 });
 
+test('overwrites: one <file> per path inside <overwrites>, read back; no element when the list is empty', () => {
+  const v: UpdateXml = { ...BASE, overwrites: ['/usr/sbin/xsforge-update', '/etc/a b&c'] };
+  const xml = renderUpdateXml(v);
+  assert.match(xml, '  <overwrites>\n    <file path="/usr/sbin/xsforge-update"/>\n    <file path="/etc/a b&amp;c"/>\n  </overwrites>\n</update>');
+  assert.equal(parseUpdateXml(xml).overwrites, ['/usr/sbin/xsforge-update', '/etc/a b&c']);
+  // an empty list leaves the bytes as they were before the field existed
+  assert.is(renderUpdateXml({ ...BASE, overwrites: [] }), renderUpdateXml(BASE));
+  assert.not.match(renderUpdateXml({ ...BASE, overwrites: [] }), 'overwrites');
+  assert.is(parseUpdateXml(renderUpdateXml(BASE)).overwrites, undefined);
+});
+
+test('overwrites: relative, ".." and repeated paths and a <file> without path are problems', () => {
+  const head = renderUpdateXml(BASE).replace('</update>\n', '');
+  const problems = (files: string) => checkUpdateXml(`${head}  <overwrites>${files}</overwrites>\n</update>\n`).problems;
+  assert.match(problems('<file path="usr/x"/>').join('\n'), /<overwrites> file "usr\/x" is not an absolute file path/);
+  assert.match(problems('<file path="/usr/../etc/shadow"/>').join('\n'), /"\/usr\/..\/etc\/shadow" is not an absolute file path without "\." or "\.\." parts/);
+  assert.match(problems('<file path="/x"/><file path="/x"/>').join('\n'), /lists \/x twice/);
+  assert.match(problems('<file/>').join('\n'), /<file> without path/);
+  assert.equal(problems('<file path="/x"/>'), []);
+  assert.throws(() => renderUpdateXml({ ...BASE, overwrites: ['relative/path'] }), (e: unknown) => e instanceof UpdateXmlError);
+});
+
 test.run();
