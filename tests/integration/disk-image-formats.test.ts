@@ -1,7 +1,7 @@
 // disk-image without booting: two builds are byte-identical; the UEFI variant has an EFI system partition with
 // the removable-media loader and its grub.cfg; qcow2 and VHD keep the exact disk
 // size (VHD's CHS rounding would move the end of the disk away from the GPT
-// backup header). The BIOS raw image is booted by tests/e2e/disk-image.test.ts.
+// backup header). A BIOS image is booted by tests/e2e/upgrade-restore.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,6 @@
-// Upgrade and restore end to end in QEMU (issue 7, Done-when 1):
+// Upgrade and restore end to end in QEMU (issue 7, Done-when 1); the first boot
+// is also the boot check of `xsforge disk-image`'s output (integration/disk-image-bios.test.ts
+// checks the image's layout, files and boot code without booting it):
 //  1. version A (7.1.2, the default recipe) as a preinstalled disk
 //     (`xsforge disk-image`), booted once to `login:` so first boot makes the
 //     local SR (LVM) as on a used host, then logged in and powered off;
@@ -94,6 +96,8 @@ const ROOT_PASSWORD = 'xsf-upgrade-Root-1';
 async function bootToLogin(name: string, hostname: string, shutDown = false): Promise<string> {
   let serial = '';
   await timed(`${name} boot`, () => withVm({ media: disk, bootAs: 'disk', firmware: 'bios', serialLog: join(work, `${name}.log`), extraArgs: NIC_ARGS, memoryMiB: 2048, serialInput: shutDown, mediaWritable: true }, async (vm) => {
+    // GRUB from the boot code `xsforge disk-image` wrote (or the installer's grub-install after it)
+    await vm.waitFor(/GNU GRUB/, 300_000);
     await vm.waitFor(/Xen compiled by xsforge/, 600_000);
     if (shutDown) await vm.waitFor(/XSFORGE-FIRSTBOOT-(DONE|FAILED)[^\r\n]*/, 900_000);
     await vm.waitFor(new RegExp(`${hostname} login:`), 900_000);
