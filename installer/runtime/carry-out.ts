@@ -5,18 +5,30 @@
 import { writeFileSync } from 'node:fs';
 import type { InstallConfig } from '../../answerfiles/model.ts';
 import { executePlan, unmountAll, type ExecuteEnv } from './execute.ts';
+import type { InstallerCmdline } from './cmdline.ts';
 import { formatInstallPlan, installPlanJson, scriptsByStage, type DetectedDisk, type InstallPlan, type ProductInfo } from './plan.ts';
 import { runStageScripts } from './scripts.ts';
-import { reinstallHooks, restoreFromBackup, upgradeInstallation } from './upgrade.ts';
+import type { Nic } from './system.ts';
+import { reinstallHooks, restoreFromBackup, upgradeInstallation, type UpgradeContext } from './upgrade.ts';
 import type { UpdateMedium } from './update-media.ts';
 
-export interface CarryOutContext {
+/** What both installers are started with (main.ts fills it from the machine). */
+export interface InstallerRunOptions {
+  cmdline: InstallerCmdline;
   product: ProductInfo;
   disks: DetectedDisk[];
+  nics: Nic[];
   uefi: boolean;
-  installationDate: string;
+  sysRoot: string;
+  devRoot: string;
+  targetRoot: string;
+  workDir: string;
+  efivarsDir: string;
+  /** the plan is written here as JSON (and copied to the target with the log) */
   planFile: string;
-  planMarker: string;
+}
+
+export interface CarryOutContext extends UpgradeContext {
   /** the plan of a fresh install or reinstall (made by the caller: the interactive confirm screen showed this one) */
   planFresh: (config: InstallConfig) => InstallPlan;
   /** said to the log once the disk is done (before installation-complete scripts) */
@@ -30,8 +42,7 @@ export async function carryOut(config: InstallConfig, env: ExecuteEnv, ctx: Carr
   const { log } = env;
   let done: { disk: string; labelSuffix: string };
   if (config.kind === 'restore' || config.mode === 'upgrade') {
-    const c = { product: ctx.product, disks: ctx.disks, uefi: ctx.uefi, installationDate: ctx.installationDate, planFile: ctx.planFile, planMarker: ctx.planMarker };
-    done = config.kind === 'restore' ? await restoreFromBackup(config, env, c) : await upgradeInstallation(config, env, c, drivers);
+    done = config.kind === 'restore' ? await restoreFromBackup(config, env, ctx) : await upgradeInstallation(config, env, ctx, drivers);
     await unmountAll(env).catch(() => undefined);
     await runStageScripts(env, 'installation-complete', scriptsByStage(config.scripts)['installation-complete'], ['0'], false);
   } else {

@@ -153,6 +153,9 @@ export async function unmountAll(env: FetchEnv): Promise<void> {
   let first: Error | undefined;
   while (env.mounted.length) {
     const dir = env.mounted.pop()!;
+    // what was found on a mount is gone with it: the next look mounts again
+    if (env.mediumDir === dir) delete env.mediumDir;
+    for (const [spec, d] of Object.entries(env.nfsDirs ?? {})) if (d === dir) delete env.nfsDirs![spec];
     try {
       await env.log.run(['umount', dir]);
     } catch (e) {

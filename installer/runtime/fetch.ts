@@ -21,8 +21,10 @@ export interface FetchEnv {
   excludeDisks: string[];
   /** mounted directories to unmount at the end */
   mounted: string[];
-  /** the install medium's mount point once found */
+  /** the install medium's mount point once found (unmountAll forgets it) */
   mediumDir?: string;
+  /** NFS exports mounted so far, by export (unmountAll forgets them) */
+  nfsDirs?: Record<string, string>;
 }
 
 export class FetchError extends XsforgeError {}
@@ -56,9 +58,13 @@ export async function mountNfs(env: FetchEnv, exportSpec: string): Promise<strin
   if (!findOnPath('mount.nfs')) {
     throw new FetchError(`Cannot mount ${exportSpec}: NFS needs mount.nfs (Debian package nfs-common), which this install.img does not have.`);
   }
+  // the source is opened to read its release, then again to install from it: one mount
+  const mounted = env.nfsDirs?.[exportSpec];
+  if (mounted && env.mounted.includes(mounted)) return mounted;
   const dir = scratchDir(env, 'nfs');
   await env.log.run(['mount', '-t', 'nfs', '-o', 'ro,nolock', exportSpec, dir], { timeoutMs: 120_000 });
   env.mounted.push(dir);
+  (env.nfsDirs ??= {})[exportSpec] = dir;
   return dir;
 }
 

@@ -15,10 +15,9 @@ import { isatty, ReadStream } from 'node:tty';
 import { XsforgeError } from '../../core/errors.ts';
 import type { InstallConfig } from '../../answerfiles/model.ts';
 import { INSTALLER_EULA, readEula, readTimezones, runInteractiveInstall, type CheckResult, type InteractiveResult, type InteractiveSetup, type TuiContext } from '../tui/index.ts';
-import type { InstallerCmdline } from './cmdline.ts';
 import type { Consoles } from './console.ts';
 import { unmountAll, type ExecuteEnv } from './execute.ts';
-import { carryOut } from './carry-out.ts';
+import { carryOut, type InstallerRunOptions } from './carry-out.ts';
 import { detectForMenu } from './upgrade.ts';
 import { InstallLog, type LineSink } from './log.ts';
 import { bringUpNetwork } from './network.ts';
@@ -27,26 +26,16 @@ import { formatInstallPlan, planInstall, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, ty
 import { cryptSaltFromBytes } from './sha512crypt.ts';
 import { openSource, productOfSource, readSourceProduct } from './source.ts';
 import { findInstallMedium } from './fetch.ts';
-import type { BlockDevice, Nic } from './system.ts';
+import type { BlockDevice } from './system.ts';
 import { COMPLETE_MARKER, PLAN_MARKER, installationDate, randomLabelSuffix } from './unattended.ts';
 
 export const INTERACTIVE_MARKER = 'XSFORGE-INTERACTIVE';
 
-export interface InteractiveOptions {
-  cmdline: InstallerCmdline;
-  product: ProductInfo;
+export interface InteractiveOptions extends InstallerRunOptions {
   disks: (DetectedDisk & Partial<Pick<BlockDevice, 'vendor' | 'model'>>)[];
-  nics: Nic[];
   consoles: Consoles;
   /** the install log file (copied to the target) */
   logFile: string;
-  uefi: boolean;
-  sysRoot: string;
-  devRoot: string;
-  targetRoot: string;
-  workDir: string;
-  efivarsDir: string;
-  planFile: string;
   /** where tzdata is (tests) */
   zoneinfoDir?: string;
 }
@@ -162,8 +151,6 @@ export async function runInteractive(o: InteractiveOptions): Promise<Interactive
         return { ok: false, error: (e as Error).message.trim() || String(e) };
       } finally {
         await unmountAll(env).catch(() => undefined);
-        // findInstallMedium keeps the mount point it found: the install must look again
-        delete env.mediumDir;
         sink.target = () => {};
       }
     },
@@ -178,7 +165,6 @@ export async function runInteractive(o: InteractiveOptions): Promise<Interactive
         });
       } catch (e) {
         await unmountAll(env).catch(() => undefined);
-        delete env.mediumDir;
         throw e;
       } finally {
         sink.target = () => {};
@@ -249,7 +235,6 @@ async function bootMediumProduct(env: ExecuteEnv, installer: ProductInfo, disks:
     return installer;
   } finally {
     await unmountAll(env).catch(() => undefined);
-    delete env.mediumDir;
     env.excludeDisks = excluded;
   }
 }

@@ -8,37 +8,23 @@ import { XsforgeError } from '../../core/errors.ts';
 import { findOnPath } from '../../core/which.ts';
 import { parseAnswerFile } from '../../answerfiles/parse.ts';
 import { unrecoverableErrorText, type InstallConfig } from '../../answerfiles/model.ts';
-import type { InstallerCmdline } from './cmdline.ts';
 import { unmountAll, type ExecuteEnv } from './execute.ts';
 import { fetchText, isNetworkUrl } from './fetch.ts';
 import type { InstallLog } from './log.ts';
 import { bringUpNetwork } from './network.ts';
-import { planInstall, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, scriptsByStage, type DetectedDisk, type ProductInfo } from './plan.ts';
-import { carryOut } from './carry-out.ts';
+import { planInstall, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, scriptsByStage, type DetectedDisk } from './plan.ts';
+import { carryOut, type InstallerRunOptions } from './carry-out.ts';
 import { runGenerator, runStageScripts } from './scripts.ts';
 import { cryptSaltFromBytes } from './sha512crypt.ts';
 import { openSource, productOfSource, readSourceProduct } from './source.ts';
-import type { Nic } from './system.ts';
 import { loadDriverModules, prepareUpdateMedia, type ModuleEnv, type UpdateMedium } from './update-media.ts';
 
 export const PLAN_MARKER = 'XSFORGE-INSTALL-PLAN';
 export const COMPLETE_MARKER = 'XSFORGE-INSTALL-COMPLETE';
 export const FAILED_MARKER = 'XSFORGE-INSTALL-FAILED';
 
-export interface UnattendedOptions {
-  cmdline: InstallerCmdline;
-  product: ProductInfo;
-  disks: DetectedDisk[];
-  nics: Nic[];
+export interface UnattendedOptions extends InstallerRunOptions {
   log: InstallLog;
-  uefi: boolean;
-  sysRoot: string;
-  devRoot: string;
-  targetRoot: string;
-  workDir: string;
-  efivarsDir: string;
-  /** the plan is written here as JSON (and copied to the target with the log) */
-  planFile: string;
   /** lists the disks again after driver disks were loaded (their modules may add disks); default: `disks` as given */
   probeDisks?: () => DetectedDisk[];
   /** where driver-disk modules go and the running kernel (tests); default / and uname -r */
