@@ -345,7 +345,7 @@ if (want('install-time')) {
     sparseDisk(disk, 60e9);
     const serialLog = join(work, 'install-serial.log');
     console.log(`install-time: ISO ready in ${buildS.toFixed(1)} s; installing in QEMU (minutes)...`);
-    const phases = await withVm({ media: iso, bootAs: 'cd', firmware: 'bios', serialLog, extraDisks: [{ path: disk, writable: true }], extraArgs: NIC_ARGS, memoryMiB: 2048, retryOnQemuCrash: false }, async (vm) => {
+    const phases = await withVm({ media: iso, bootAs: 'cd', firmware: 'bios', serialLog, extraDisks: [{ path: disk, writable: true }], extraArgs: NIC_ARGS, memoryMiB: 2048, retryFlakyBoot: false }, async (vm) => {
       const t0 = process.hrtime.bigint();
       const at = (re: RegExp, ms: number) => vm.waitFor(re, ms).then(() => Number(process.hrtime.bigint() - t0) / 1e9);
       // a failed install ends the wait at once instead of at the timeouts

@@ -25,7 +25,12 @@ const KILL_GRACE_MS = 3000;
 const SEND_CHUNK = 16;
 const SEND_PAUSE_MS = 40;
 
-export type VmFailure = 'timeout' | 'exited';
+export type VmFailure = 'timeout' | 'exited' | 'stalled';
+
+// A guest that has printed nothing for this long while a test waits on it is hung
+// (seen under TCG: the dom0 kernel stops mid-boot and never prints again). The
+// installer and the hosts print well within it even while writing the dom0 root.
+export const DEFAULT_STALL_MS = 300_000;
 
 /** A wait on a VM failed: says what was awaited, and shows argv, serial tail and QEMU's own output. */
 export class VmError extends XsforgeError {
@@ -70,6 +75,8 @@ export interface Vm {
   readonly exited: boolean;
   /** QEMU's exit status once it has exited (128+N when killed by signal N) */
   readonly exitStatus: number | undefined;
+  /** true once a wait failed because the serial console stayed silent for VmOptions.stallMs */
+  readonly stalled: boolean;
   /**
    * Resolves with the first match of `pattern` in the serial text (its `index` is an
    * offset into serialText()); rejects with VmError on timeout or if QEMU exits first.
@@ -148,6 +155,10 @@ class VmProcess implements Vm {
   private readonly exitWaiters = new Set<ExitWaiter>();
   private readonly listeners = new Set<(chunk: Buffer) => void>();
   private readonly closed: Promise<void>;
+  /** last serial output or typed input (Date.now()), for the stall watchdog */
+  private lastActivity = Date.now();
+  /** true once a wait failed because the console stayed silent for stallMs */
+  stalled = false;
 
   constructor(
     private readonly child: ChildProcess,
@@ -156,6 +167,7 @@ class VmProcess implements Vm {
     readonly accel: Accel,
     readonly accelNote: string | undefined,
     private readonly privateDir: string,
+    private readonly stallMs: number,
   ) {
     this.pid = child.pid!;
     this.fd = openSync(serialLog, 'r');
@@ -187,6 +199,7 @@ class VmProcess implements Vm {
       if (n <= 0) break;
       const chunk = Buffer.from(buf.subarray(0, n));
       this.offset += n;
+      this.lastActivity = Date.now();
       this.text += this.decoder.write(chunk);
       for (const l of this.listeners) l(chunk);
     }
@@ -198,6 +211,10 @@ class VmProcess implements Vm {
         w.resolve(m);
       }
     }
+    if (this.textWaiters.size && hasLimit(this.stallMs) && Date.now() - this.lastActivity > this.stallMs) {
+      this.stalled = true;
+      for (const w of this.textWaiters) this.failText(w, 'stalled');
+    }
   }
 
   private match(pattern: RegExp, from: number): RegExpExecArray | null {
@@ -208,12 +225,14 @@ class VmProcess implements Vm {
     return m;
   }
 
-  private failText(w: TextWaiter, reason: 'timeout' | 'exited'): void {
+  private failText(w: TextWaiter, reason: VmFailure): void {
     clearTimeout(w.timer);
     this.textWaiters.delete(w);
     const what = reason === 'timeout'
       ? `timed out waiting for ${w.describe} on the serial console (QEMU pid ${this.pid} still running)`
-      : `QEMU exited with status ${this.exitStatus} before ${w.describe} appeared on the serial console`;
+      : reason === 'stalled'
+        ? `the serial console has been silent for ${formatMs(this.stallMs)} while waiting for ${w.describe}: the guest is hung (QEMU pid ${this.pid} still running)`
+        : `QEMU exited with status ${this.exitStatus} before ${w.describe} appeared on the serial console`;
     w.reject(this.error(reason, what));
   }
 
@@ -288,6 +307,7 @@ class VmProcess implements Vm {
     if (!input) throw new XsforgeError('this VM takes no serial input', 'start it with serialInput: true (VmOptions)');
     if (this.exited) throw this.error('exited', `QEMU exited with status ${this.exitStatus} before ${JSON.stringify(text)} could be typed`);
     const bytes = Buffer.from(text, 'utf8');
+    this.lastActivity = Date.now();
     for (let i = 0; i < bytes.length; i += SEND_CHUNK) {
       await new Promise<void>((resolve, reject) => input.write(bytes.subarray(i, i + SEND_CHUNK), (err) => (err ? reject(err) : resolve())));
       if (i + SEND_CHUNK < bytes.length) await new Promise((r) => setTimeout(r, SEND_PAUSE_MS));
@@ -360,7 +380,7 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
         reject(err.code === 'ENOENT' ? new MissingToolError(tool.command, tool.debianPackage) : err);
       });
     });
-    const vm = new VmProcess(child, argv, opts.serialLog, accel, note, privateDir);
+    const vm = new VmProcess(child, argv, opts.serialLog, accel, note, privateDir, opts.stallMs ?? DEFAULT_STALL_MS);
     liveVms.add(vm);
     installExitHooks();
     return vm;
@@ -370,28 +390,38 @@ export async function startVm(opts: VmOptions): Promise<Vm> {
   }
 }
 
-/** Runs `fn` with a booted VM and always kills QEMU afterwards, also when `fn` throws. */
 /** QEMU itself died of SIGSEGV or SIGABRT (seen under TCG on a loaded CI machine): not the guest's fault. */
 export function qemuCrashed(status: number | undefined): boolean {
   return status === 128 + 11 || status === 128 + 6;
 }
 
+/** Why a boot deserves one more try, or undefined when its failure is the test's answer. */
+function flakyBootReason(vm: Vm): string | undefined {
+  if (vm.exited && qemuCrashed(vm.exitStatus)) return `QEMU crashed (exit status ${vm.exitStatus})`;
+  if (vm.stalled) return 'the guest hung (serial console silent)';
+  return undefined;
+}
+
 /**
- * Start a VM, run `fn`, kill the VM. When QEMU itself crashes (SIGSEGV/SIGABRT,
- * not a guest failure), the boot is tried once more with a fresh VM; the first
- * serial log is kept as <log>.qemu-crash and the retry is reported on stderr.
- * `fn` must then be safe to run twice (a boot check is; callers whose `fn`
- * keeps state across the boot pass retryOnQemuCrash: false).
+ * Start a VM, run `fn`, kill the VM. When QEMU itself crashes (SIGSEGV/SIGABRT)
+ * or the guest hangs with a silent console (VmOptions.stallMs), the boot is
+ * tried once more with a fresh VM: both are TCG failures seen on loaded machines,
+ * not answers of the code under test. The first serial log is kept as
+ * <log>.first-try and the retry is reported on stderr. `fn` must then be safe to
+ * run twice (a boot check is; callers whose `fn` keeps state across the boot pass
+ * retryFlakyBoot: false).
  */
-export async function withVm<T>(opts: VmOptions & { retryOnQemuCrash?: boolean }, fn: (vm: Vm) => Promise<T>): Promise<T> {
+export async function withVm<T>(opts: VmOptions & { retryFlakyBoot?: boolean }, fn: (vm: Vm) => Promise<T>): Promise<T> {
   const vm = await startVm(opts);
   try {
     return await fn(vm);
   } catch (e) {
-    if (opts.retryOnQemuCrash === false || !vm.exited || !qemuCrashed(vm.exitStatus)) throw e;
-    const kept = `${opts.serialLog}.qemu-crash`;
+    const reason = opts.retryFlakyBoot === false ? undefined : flakyBootReason(vm);
+    if (!reason) throw e;
+    await vm.kill();
+    const kept = `${opts.serialLog}.first-try`;
     if (opts.serialLog && existsSync(opts.serialLog)) renameSync(opts.serialLog, kept);
-    process.stderr.write(`warning: QEMU crashed (exit status ${vm.exitStatus}); booting once more (first serial log: ${kept})\n${(e as Error).message.split('\n')[0]}\n`);
+    process.stderr.write(`warning: ${reason}; booting once more (first serial log: ${kept})\n${(e as Error).message.split('\n')[0]}\n`);
   } finally {
     await vm.kill();
   }

@@ -1,28 +1,50 @@
 // Runs the test tiers (unit, integration, e2e) with uvu, one process per file so
 // a crash in one file cannot hide the others, and prints `N passed, N failed`.
-// Usage: node --import tsx tests/run.ts [tier...] [--filter REGEX]
+// Usage: node --import tsx tests/run.ts [tier...] [--filter REGEX] [--lanes N]
+//
+// Unit files run one after another. Integration and e2e files run in lanes
+// (default 2, XSFORGE_TEST_LANES or --lanes): QEMU under TCG keeps about 1.3
+// host cores busy, so two guests side by side finish in well under twice the
+// time of one, and most integration files wait on one tool at a time. A file that needs a fixed host resource names it in a line
+// `// test-lock: NAME` (e.g. the answer-file port): files sharing a lock never
+// overlap. Longest files start first, by the durations the last run recorded.
 import { spawn } from 'node:child_process';
-import { readdirSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { locksOf, runInLanes } from './lib/lanes.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const args = process.argv.slice(2);
-const filterIdx = args.indexOf('--filter');
-const filter = filterIdx >= 0 ? new RegExp(args[filterIdx + 1]) : undefined;
-const tiers = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--filter');
+const optionValue = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const filterText = optionValue('--filter');
+const filter = filterText ? new RegExp(filterText) : undefined;
+const lanes = Math.max(1, Number(optionValue('--lanes') ?? process.env.XSFORGE_TEST_LANES ?? 2) || 1);
+const tiers = args.filter((a, i) => !a.startsWith('--') && !['--filter', '--lanes'].includes(args[i - 1] ?? ''));
 const selected = tiers.length ? tiers : ['unit', 'integration', 'e2e'];
+
+// Heavy files that use the CPU but no VM: when the e2e tier runs too, they are
+// queued with it (a lane runs them beside a guest) instead of before it.
+const WITH_E2E = new Set(['tests/integration/reproducible.test.ts']);
+
+// Where the last run's durations are kept (outside the work tree, like the stage cache).
+const cacheRoot = process.env.XSFORGE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'xsforge');
+const durationsFile = join(cacheRoot, 'test-durations.json');
+const durations: Record<string, number> = (() => {
+  try { return JSON.parse(readFileSync(durationsFile, 'utf8')) as Record<string, number>; } catch { return {}; }
+})();
 
 let passed = 0;
 let failed = 0;
 const failures: string[] = [];
 
-// Heavy files that use the CPU but no VM: when the e2e tier runs too, they run
-// alongside it (QEMU under TCG waits on one guest at a time), output held back
-// until they finish, which saves their whole duration on the README's command.
-const ALONGSIDE_E2E = new Set(['tests/integration/reproducible.test.ts']);
+interface FileResult { passed: number; failed: number; code: number; out: string }
 
-function runFile(file: string, opts: { quiet?: boolean } = {}): Promise<{ passed: number; failed: number; code: number; out: string }> {
+function runFile(file: string, opts: { quiet?: boolean } = {}): Promise<FileResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
     let out = '';
@@ -31,7 +53,6 @@ function runFile(file: string, opts: { quiet?: boolean } = {}): Promise<{ passed
     child.on('close', (code) => {
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const p = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
-      const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
       // uvu's Total counts the tests that ran; skipped ones are outside it
       let f = Math.max(0, total - p);
       if (code !== 0 && f === 0) f = 1; // crashed before reporting
@@ -44,45 +65,54 @@ function tally(file: string, r: { passed: number; failed: number }, t0: number):
   passed += r.passed;
   failed += r.failed;
   if (r.failed) failures.push(file);
-  process.stdout.write(`== ${file}: ${r.passed} passed, ${r.failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  const seconds = (Date.now() - t0) / 1000;
+  if (!r.failed) durations[file] = Math.round(seconds);
+  process.stdout.write(`== ${file}: ${r.passed} passed, ${r.failed} failed (${seconds.toFixed(1)} s)\n`);
+}
+
+/** Runs files in lanes (tests/lib/lanes.ts); with more than one lane each file's output is printed whole when it ends. */
+async function runFilesInLanes(files: string[]): Promise<void> {
+  const jobs = files.map((name) => ({ name, locks: locksOf(readFileSync(join(root, name), 'utf8')), cost: durations[name] ?? Infinity }));
+  await runInLanes(jobs, lanes, async (job, n) => {
+    const file = job.name;
+    process.stdout.write(`\n== ${file}: started in lane ${n}${lanes > 1 ? '; its output follows when it ends' : ''}\n`);
+    const t0 = Date.now();
+    const r = await runFile(file, { quiet: lanes > 1 });
+    if (lanes > 1) process.stdout.write(`\n== ${file} (lane ${n})\n${r.out}`);
+    tally(file, r, t0);
+  });
 }
 
 const start = Date.now();
-const deferred: string[] = [];
-const alongside: Array<Promise<void>> = [];
+const withE2e: string[] = [];
 for (const tier of selected) {
   const dir = join(root, 'tests', tier);
   if (!existsSync(dir)) continue;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('tests', tier, f))
+    .filter((f) => !filter || filter.test(f));
   if (tier === 'e2e') {
-    for (const file of deferred.splice(0)) {
-      process.stdout.write(`\n== ${file}: started alongside the e2e tier; its output follows when it ends\n`);
-      const t0 = Date.now();
-      alongside.push(runFile(file, { quiet: true }).then((r) => {
-        process.stdout.write(`\n== ${file} (ran alongside e2e)\n${r.out}`);
-        tally(file, r, t0);
-      }));
-    }
+    await runFilesInLanes([...withE2e.splice(0), ...files]);
+    continue;
   }
-  const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('tests', tier, f));
-  for (const file of files) {
-    if (filter && !filter.test(file)) continue;
-    if (ALONGSIDE_E2E.has(file) && selected.includes('e2e')) {
-      deferred.push(file);
-      continue;
-    }
+  const now = files.filter((f) => !(WITH_E2E.has(f) && selected.includes('e2e')));
+  withE2e.push(...files.filter((f) => !now.includes(f)));
+  if (tier === 'integration') {
+    // real tools, mostly one process at a time each: two files side by side
+    await runFilesInLanes(now);
+    continue;
+  }
+  for (const file of now) {
     process.stdout.write(`\n== ${file}\n`);
     const t0 = Date.now();
-    const r = await runFile(file);
-    tally(file, r, t0);
+    tally(file, await runFile(file), t0);
   }
 }
-// e2e selected but its folder absent or filtered out: deferred files still run
-for (const file of deferred) {
-  process.stdout.write(`\n== ${file}\n`);
-  const t0 = Date.now();
-  tally(file, await runFile(file), t0);
-}
-await Promise.all(alongside);
+// e2e selected but its folder absent: files held for it still run
+if (withE2e.length) await runFilesInLanes(withE2e);
+try {
+  mkdirSync(cacheRoot, { recursive: true });
+  writeFileSync(durationsFile, `${JSON.stringify(durations, null, 1)}\n`);
+} catch { /* durations only order the next run */ }
 if (failures.length) process.stdout.write(`\nfailing files:\n${failures.map((f) => `  ${f}`).join('\n')}\n`);
 process.stdout.write(`\ntests took ${((Date.now() - start) / 1000).toFixed(1)} s\n`);
 process.stdout.write(`${passed} passed, ${failed} failed\n`);

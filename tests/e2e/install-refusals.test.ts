@@ -2,6 +2,8 @@
 // installation-start script, and answer files the installer rejects. Each boots
 // the same install ISO as install.test.ts (cached), with a blank sparse disk that
 // must still have no allocated block afterwards.
+// test-lock: answer-port
+// (tests/lib/install-env.ts ANSWER_PORT is fixed so the ISO stays cached: such files never overlap)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, copyFileSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';

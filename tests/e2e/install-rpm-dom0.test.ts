@@ -2,6 +2,8 @@
 // userland, initrd, product kernel/hypervisor/release RPMs) → dnf --installroot →
 // dom0 root image on the ISO → unattended install → the disk boots Xen and the
 // RPM dom0 to the login prompt with the answer file's hostname.
+// test-lock: answer-port
+// (tests/lib/install-env.ts ANSWER_PORT is fixed so the ISO stays cached: such files never overlap)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';

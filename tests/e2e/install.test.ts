@@ -18,6 +18,8 @@
 // and on the booted host the rolled-up hotfix's precheck says it is applied.
 // It also carries the DOS layout (disable-gpt), a static IP and an ext SR.
 // The UEFI CD install runs in make test-matrix (XSFORGE_INSTALL_CASES=uefi).
+// test-lock: answer-port
+// (tests/lib/install-env.ts ANSWER_PORT is fixed so the ISO stays cached: such files never overlap)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';

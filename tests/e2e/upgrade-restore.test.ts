@@ -17,6 +17,8 @@
 //     /root file on the root partition, and it boots to login.
 // Every boot of the disk keeps its writes (mediaWritable: the testbed's default
 // boot media are snapshot=on, which would throw first boot's SR record away).
+// test-lock: answer-port
+// (tests/lib/install-env.ts ANSWER_PORT is fixed so the ISO stays cached: such files never overlap)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';

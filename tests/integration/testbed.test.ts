@@ -177,6 +177,33 @@ test('timeout: rejects with the serial tail and argv, and withVm leaves no QEMU 
   assert.not.ok(isRunning(pid), `QEMU pid ${pid} is gone`);
 });
 
+test('a silent console fails the wait as stalled, before its timeout; withVm boots once more and keeps the first log', async () => {
+  const log = join(work, 'stall.log');
+  let boots = 0;
+  const t0 = Date.now();
+  const err = await timed('stall', () => withVm({ media: iso, bootAs: 'cd', memoryMiB: 256, serialLog: log, extraArgs: ['-no-shutdown'], stallMs: 2000 }, async (vm) => {
+    boots++;
+    await vm.waitFor(new RegExp(BIOS_MARKER), BOOT_TIMEOUT);
+    // the guest has powered off (QEMU kept alive by -no-shutdown): nothing more comes
+    await vm.waitFor(/NEVER-PRINTED-9999/, 120_000);
+  }).then(() => undefined, (e: unknown) => e));
+  assert.instance(err, VmError);
+  assert.is((err as VmError).reason, 'stalled');
+  assert.match((err as VmError).message, /silent for 2\.0 s while waiting for \/NEVER-PRINTED-9999\//);
+  assert.is(boots, 2, 'booted once more after the first stall');
+  assert.ok(Date.now() - t0 < 100_000, 'the stall ended the waits, not the 120 s timeout');
+  assert.match(readFileSync(`${log}.first-try`, 'latin1'), new RegExp(BIOS_MARKER), 'the first boot\'s log is kept');
+  // retryFlakyBoot: false keeps a stall as the answer
+  boots = 0;
+  const once = await withVm({ media: iso, bootAs: 'cd', memoryMiB: 256, serialLog: join(work, 'stall-once.log'), extraArgs: ['-no-shutdown'], stallMs: 2000, retryFlakyBoot: false }, async (vm) => {
+    boots++;
+    await vm.waitFor(new RegExp(BIOS_MARKER), BOOT_TIMEOUT);
+    await vm.waitFor(/NEVER-PRINTED-9999/, 120_000);
+  }).then(() => undefined, (e: unknown) => e);
+  assert.is((once as VmError).reason, 'stalled');
+  assert.is(boots, 1);
+});
+
 test('QEMU failing at start: waitFor rejects at once with QEMU\'s own message', async () => {
   const t0 = Date.now();
   const vm = await startVm({ media: iso, serialLog: join(work, 'bad.log'), extraArgs: ['-device', 'no-such-device-xyz'] });
