@@ -18,14 +18,16 @@
 // so `xsforge-update list` on the host shows what the installer put there.
 //
 // A file that belongs to an installed package is replaced only when the
-// medium's update.xml declares it (<overwrites>, the spec's `overwrites:`).
+// medium's update.xml declares it (<overwrites>, the spec's `overwrites:`):
+// rpm's own dry run finds files of rpm packages, and the Debian dom0's file lists
+// (/var/lib/dpkg/info/*.list) those of the packages the dom0 image was made of.
 //
 // Driver disks are also loaded into the running installer: the kernel modules of
 // their `drivers` packages are unpacked with `rpm --root <scratch> --nodeps
 // --noscripts` (install.img has rpm, not necessarily rpm2cpio), copied under
 // /lib/modules/<running release>/updates/ and loaded with modprobe. A module
 // that does not load is a warning: the install goes on without it.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import type { RepoSource } from '../../answerfiles/model.ts';
@@ -177,6 +179,77 @@ export function parseFileConflicts(rpmOutput: string): FileConflict[] {
     if (m) out.push({ path: m[1]!, package: m[3]!, owner: m[2]!, sameTransaction: true });
   }
   return out;
+}
+
+/** A file an update's package ships (rpm -qp FILEMODES/FILENAMES). */
+export interface PayloadFile {
+  path: string;
+  directory: boolean;
+  /** NAME-VERSION-RELEASE.ARCH of the package that ships it */
+  package: string;
+}
+
+/** The query format parsePayloadFiles reads: mode (octal), path, package, a line per file. */
+export const PAYLOAD_QUERY_FORMAT = '[%{FILEMODES:octal}\t%{FILENAMES}\t%{=NAME}-%{=VERSION}-%{=RELEASE}.%{=ARCH}\n]';
+
+export function parsePayloadFiles(out: string): PayloadFile[] {
+  const files: PayloadFile[] = [];
+  for (const line of out.split('\n')) {
+    const [mode, path, pkg] = line.split('\t');
+    if (!mode || !path?.startsWith('/') || !pkg) continue;
+    // S_IFDIR is 040000: "40755" for a directory, "100644" for a file, "120777" for a link
+    files.push({ path, directory: (parseInt(mode, 8) & 0o170000) === 0o040000, package: pkg });
+  }
+  return files;
+}
+
+// merged /usr: /bin, /sbin and /lib* are links into /usr, while dpkg's lists keep the old names
+const MERGED_USR_DIRS = /^\/(bin|sbin|lib|lib32|lib64|libx32)(\/|$)/;
+
+export function canonicalUsrPath(path: string, mergedUsr: boolean): string {
+  return mergedUsr && MERGED_USR_DIRS.test(path) ? `/usr${path}` : path;
+}
+
+/** A Debian package's file list: owner from `NAME[:ARCH].list`, paths from its lines. */
+export interface DpkgFileList {
+  owner: string;
+  paths: string[];
+}
+
+/**
+ * The files (not directories) an update ships that a Debian package of the dom0
+ * owns, as conflicts. A path an rpm package owns too (`rpmOwned`: the product
+ * kernel's /boot/vmlinuz-*, taken over from linux-image) is left to rpm's own
+ * check, which lets a hotfix upgrade its own package's files.
+ */
+export function dpkgFileConflicts(payload: PayloadFile[], lists: DpkgFileList[], mergedUsr: boolean, rpmOwned: ReadonlySet<string> = new Set()): FileConflict[] {
+  const owners = new Map<string, string>();
+  for (const l of lists) for (const p of l.paths) owners.set(canonicalUsrPath(p, mergedUsr), l.owner);
+  const byRpm = new Set([...rpmOwned].map((p) => canonicalUsrPath(p, mergedUsr)));
+  const out: FileConflict[] = [];
+  for (const f of payload) {
+    if (f.directory) continue;
+    const path = canonicalUsrPath(f.path, mergedUsr);
+    if (byRpm.has(path)) continue;
+    const owner = owners.get(path);
+    if (owner) out.push({ path: f.path, package: f.package, owner: `${owner} (Debian package)`, sameTransaction: false });
+  }
+  return out;
+}
+
+/** The dpkg file lists under `root` (none when it has no dpkg database). */
+export function readDpkgFileLists(root: string): DpkgFileList[] {
+  const info = join(root, 'var/lib/dpkg/info');
+  if (!existsSync(info)) return [];
+  return readdirSync(info).filter((n) => n.endsWith('.list')).map((n) => ({
+    owner: n.slice(0, -'.list'.length).replace(/:[^:]*$/, ''),
+    paths: readFileSync(join(info, n), 'utf8').split('\n').filter((p) => p.startsWith('/') && p !== '/.'),
+  }));
+}
+
+/** /bin is a link into /usr under `root` (Debian bookworm and later). */
+function isMergedUsr(root: string): boolean {
+  try { return lstatSync(join(root, 'bin')).isSymbolicLink(); } catch { return false; }
 }
 
 /** The conflicts whose path the update does not declare in <overwrites>. */
@@ -431,22 +504,30 @@ export async function installUpdateMedium(env: FetchEnv, m: UpdateMedium, target
     };
     // A dry run first: rpm refuses files owned by installed packages, and only
     // the ones the update declares in <overwrites> may be replaced.
-    let replaced: FileConflict[] = [];
+    let rpmConflicts: FileConflict[] = [];
     try {
       await env.log.run(rpmUpgrade(['--test']), { timeoutMs: 600_000 });
     } catch (e) {
-      const conflicts = parseFileConflicts(String((e as { outputTail?: string }).outputTail ?? (e as Error).message));
-      if (!conflicts.length) throw failure(e);
-      const undeclared = undeclaredConflicts(conflicts, m.update.overwrites);
-      if (undeclared.length) {
-        throw new UpdateMediumError(
-          `The ${label} would overwrite ${undeclared.length === 1 ? 'a file' : `${undeclared.length} files`} of installed packages: ${undeclared.map(describeConflict).join('; ')}.`,
-          'a pack may replace a product file only when its vendor declares that on purpose: list the path under `overwrites:` in the pack\'s spec and rebuild it');
-      }
-      replaced = conflicts;
+      rpmConflicts = parseFileConflicts(String((e as { outputTail?: string }).outputTail ?? (e as Error).message));
+      if (!rpmConflicts.length) throw failure(e);
+    }
+    // rpm knows nothing of the Debian packages the dom0 image was made of: their files too
+    const dpkgLists = readDpkgFileLists(target);
+    let dpkgConflicts: FileConflict[] = [];
+    if (dpkgLists.length) {
+      const payload = parsePayloadFiles((await env.log.run(['rpm', '-qp', '--nosignature', '--queryformat', PAYLOAD_QUERY_FORMAT, ...files])).stdout);
+      const rpmOwned = new Set((await env.log.run(['rpm', ...rpmRoot, '-qa', '--queryformat', '[%{FILENAMES}\\n]'])).stdout.split('\n').filter(Boolean));
+      dpkgConflicts = dpkgFileConflicts(payload, dpkgLists, isMergedUsr(target), rpmOwned);
+    }
+    const replaced = [...rpmConflicts, ...dpkgConflicts];
+    const undeclared = undeclaredConflicts(replaced, m.update.overwrites);
+    if (undeclared.length) {
+      throw new UpdateMediumError(
+        `The ${label} would overwrite ${undeclared.length === 1 ? 'a file' : `${undeclared.length} files`} of installed packages: ${undeclared.map(describeConflict).join('; ')}.`,
+        'a pack may replace a product file only when its vendor declares that on purpose: list the path under `overwrites:` in the pack\'s spec and rebuild it');
     }
     try {
-      await env.log.run(rpmUpgrade(replaced.length ? ['--replacefiles'] : []), { timeoutMs: 1_800_000 });
+      await env.log.run(rpmUpgrade(rpmConflicts.length ? ['--replacefiles'] : []), { timeoutMs: 1_800_000 });
     } catch (e) {
       throw failure(e);
     }

@@ -8,7 +8,7 @@ import { parseCmdline } from '../../installer/runtime/cmdline.ts';
 import { formatInstallPlan, planInstall, type PlanOptions } from '../../installer/runtime/plan.ts';
 import {
   UpdateMediumError, describeConflict, describeUnmet, driverModules, mediumLabel, parseFailedDependencies, parseFileConflicts, selectUpdatePackages,
-  undeclaredConflicts,
+  undeclaredConflicts, canonicalUsrPath, dpkgFileConflicts, parsePayloadFiles,
 } from '../../installer/runtime/update-media.ts';
 import type { CompsGroup } from '../../repo/comps.ts';
 import type { PrimaryPackage } from '../../repo/verify.ts';
@@ -157,6 +157,43 @@ test('file conflicts: rpm 4.x lines become path, shipping package and owner; oth
   assert.equal(undeclaredConflicts(c, ['/usr/sbin/xsforge-update', '/etc/a b.conf', '/usr/bin/two']), []);
   assert.equal(undeclaredConflicts(c).length, 3);
   assert.is(describeConflict(c[0]!), '/usr/sbin/xsforge-update (owned by xsforge-update-1.0-1.x86_64, shipped by xsforge-snmp-agent-1.0.3-1.noarch)');
+});
+
+test('payload files from rpm -qp: directories told by their mode, lines without a path skipped', () => {
+  const out = '100755\t/usr/sbin/tool\tpack-1-1.noarch\n40755\t/var/lib/pack\tpack-1-1.noarch\n120777\t/usr/bin/link\tpack-1-1.noarch\n(none)\n\n';
+  assert.equal(parsePayloadFiles(out), [
+    { path: '/usr/sbin/tool', directory: false, package: 'pack-1-1.noarch' },
+    { path: '/var/lib/pack', directory: true, package: 'pack-1-1.noarch' },
+    { path: '/usr/bin/link', directory: false, package: 'pack-1-1.noarch' },
+  ]);
+});
+
+test('merged /usr: /bin, /sbin and /lib* compare under /usr; nothing else moves, nor anything without merged /usr', () => {
+  assert.is(canonicalUsrPath('/bin/bash', true), '/usr/bin/bash');
+  assert.is(canonicalUsrPath('/lib64/ld-linux-x86-64.so.2', true), '/usr/lib64/ld-linux-x86-64.so.2');
+  assert.is(canonicalUsrPath('/sbin', true), '/usr/sbin');
+  assert.is(canonicalUsrPath('/binary/x', true), '/binary/x');
+  assert.is(canonicalUsrPath('/usr/bin/bash', true), '/usr/bin/bash');
+  assert.is(canonicalUsrPath('/bin/bash', false), '/bin/bash');
+});
+
+test('dpkg conflicts: a shipped file a Debian package lists, by either name; directories and rpm-owned paths are not', () => {
+  const payload = parsePayloadFiles([
+    '100755\t/usr/bin/bash\tpack-1-1.noarch',
+    '40755\t/usr/bin\tpack-1-1.noarch',
+    '100644\t/boot/vmlinuz-6.1.0-50-amd64\tkernel-6.1.176-2.x86_64',
+    '100644\t/usr/share/pack/README\tpack-1-1.noarch',
+  ].join('\n'));
+  const lists = [
+    { owner: 'bash', paths: ['/bin', '/bin/bash', '/usr/share/doc/bash'] },
+    { owner: 'linux-image-6.1.0-50-amd64', paths: ['/boot/vmlinuz-6.1.0-50-amd64'] },
+  ];
+  const conflicts = dpkgFileConflicts(payload, lists, true, new Set(['/boot/vmlinuz-6.1.0-50-amd64']));
+  assert.equal(conflicts, [{ path: '/usr/bin/bash', package: 'pack-1-1.noarch', owner: 'bash (Debian package)', sameTransaction: false }]);
+  assert.is(describeConflict(conflicts[0]!), '/usr/bin/bash (owned by bash (Debian package), shipped by pack-1-1.noarch)');
+  // without merged /usr the names differ and nothing matches; without the rpm owner the kernel's image is dpkg's
+  assert.equal(dpkgFileConflicts(payload, lists, false, new Set(['/boot/vmlinuz-6.1.0-50-amd64'])), []);
+  assert.equal(dpkgFileConflicts(payload, lists, true).map((c) => c.path), ['/usr/bin/bash', '/boot/vmlinuz-6.1.0-50-amd64']);
 });
 
 test.run();
