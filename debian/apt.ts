@@ -92,7 +92,7 @@ export class AptRoot {
   async ensureIndex(refresh = false): Promise<void> {
     if (this.hasIndex() && !refresh) return;
     this.prepare();
-    await run(['apt-get', ...this.aptOptions(), 'update'], {
+    await run(['apt-get', ...this.aptOptions(), '--error-on=any', 'update'], {
       hint: `check that ${this.source.mirror} is reachable and serves ${this.source.suite}`,
     });
     this.indexDigestValue = undefined;
@@ -110,7 +110,8 @@ export class AptRoot {
   async ensureSourceIndex(refresh = false): Promise<void> {
     if (this.hasIndex('source') && !refresh) return;
     this.prepare();
-    await run(['apt-get', ...this.aptOptions('source'), 'update'], {
+    // --error-on=any: without it an unreachable mirror is only a warning (exit 0) and the failure surfaces later as "no packages found"
+    await run(['apt-get', ...this.aptOptions('source'), '--error-on=any', 'update'], {
       hint: `check that ${this.source.mirror} is reachable and serves ${this.source.suite} sources`,
     });
     this.sourceDigestValue = undefined;

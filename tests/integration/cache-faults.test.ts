@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../cli/shared.ts';
+import { xsforge } from '../lib/build.ts';
 import { StageCache } from '../../core/cache.ts';
 import { BuildError, runGraph } from '../../core/engine.ts';
 import type { BuildEvent } from '../../core/events.ts';
@@ -145,6 +146,24 @@ test('a compiler error fails the stage with the gcc command line and the end of 
   const failed = events.find((e) => e.type === 'stage-failed') as Extract<BuildEvent, { type: 'stage-failed' }>;
   assert.match(readFileSync(failed.log!, 'utf8'), /error: expected .;./, 'the build log has the whole output');
   assert.equal(readdirSync(join(cache.root, 'stages')), []);
+});
+
+test('an unreachable package mirror fails the real build fast with the apt command, its output and the mirror to check', async () => {
+  // a closed port on loopback: connection refused at once (apt retries a little)
+  const recipe = join(work, 'mirror-down.yaml');
+  writeFileSync(recipe, `extends: ${join(REPO_ROOT, 'recipes/test-mini.yaml')}\nname: mirror-down\ndebian:\n  mirror: http://127.0.0.1:9/debian\n  suite: bookworm\n  components: [main]\n`);
+  const cache = join(work, 'mirror-cache');
+  const t0 = Date.now();
+  const r = await xsforge(['build', recipe, '-o', join(work, 'mirror-out'), '--cache', cache]);
+  const seconds = (Date.now() - t0) / 1000;
+  assert.is(r.code, 1, r.stderr);
+  assert.ok(seconds < 60, `failed in ${seconds.toFixed(1)} s`);
+  assert.match(r.stderr, /xsforge: error: apt-get exited with status 100/);
+  assert.match(r.stderr, /command: apt-get .*--error-on=any update/);
+  assert.match(r.stderr, /\| E: Failed to fetch http:\/\/127\.0\.0\.1:9\/debian\/dists\/bookworm\/InRelease +Could not connect/);
+  assert.match(r.stderr, /hint: check that http:\/\/127\.0\.0\.1:9\/debian is reachable and serves bookworm/);
+  const stored = existsSync(join(cache, 'stages')) ? manifests(cache).map((m) => m.stage as string) : [];
+  assert.equal(stored.filter((st) => /dom0|install-img|hypervisor|kernel|boot-files/.test(st)), [], `no stage that needs the mirror was stored (stored: ${stored.join(', ') || 'none'})`);
 });
 
 test.run();
