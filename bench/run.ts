@@ -193,8 +193,18 @@ if (want('iso-mastering')) {
     hashRuns.push(Number(process.hrtime.bigint() - t) / 1e9);
   }
   const hashS = median(hashRuns);
+  // what a release script does to publish the same ISO: master it, then sha256sum it
+  const withSum: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    rmSync(join(output, 'bare.iso'), { force: true });
+    const t = process.hrtime.bigint();
+    await run(xorrisoArgs(tree, join(output, 'bare.iso'), 'XS712', mbr, 1533081600), { env: { SOURCE_DATE_EPOCH: '1533081600', TZ: 'UTC' } });
+    await run(['sha256sum', join(output, 'bare.iso')]);
+    withSum.push(Number(process.hrtime.bigint() - t) / 1e9);
+  }
   report({ name: 'iso-mastering', value: stage, unit: 's', baseline: median(bare), baselineName: 'bare xorriso', target: '<= 1.10x', met: stage / median(bare) <= 1.10, samples: ours.map((x) => x - noop),
-    details: { stageEventS: median(stageMs) / 1000, isoSha256S: hashS } });
+    details: { stageEventS: median(stageMs) / 1000, isoSha256S: hashS, xorrisoThenSha256sumS: median(withSum), ratioToXorrisoThenSha256sum: stage / median(withSum) } });
+  console.log(`                 against xorriso then sha256sum (the digest every published ISO needs) ${median(withSum).toFixed(3)} s: ${(stage / median(withSum)).toFixed(2)}x`);
   console.log(`                 iso stage (stage-finish event, run + commit) ${(median(stageMs) / 1000).toFixed(3)} s; of it sha256 of the ${(statSync(iso).size / 2 ** 20).toFixed(0)} MiB ISO at commit ~${hashS.toFixed(3)} s; rest over bare xorriso ${(stage - hashS - median(bare)).toFixed(3)} s`);
 }
 
