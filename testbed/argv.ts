@@ -64,6 +64,12 @@ export interface VmOptions {
   diskBus?: DiskBus;
   /** bootAs disk only: let the guest write to the media file (default: writes discarded) */
   mediaWritable?: boolean;
+  /**
+   * QEMU cache mode of hard disks (boot disk and extra disks). Default unsafe:
+   * a test disk need not survive a host crash, and honouring the guest's
+   * flushes makes QEMU fsync the image file at each one.
+   */
+  diskCache?: 'unsafe' | 'writeback' | 'none' | 'directsync';
   /** boot from the network first, with QEMU's user-mode DHCP/TFTP (guest isolated: restrict=on) */
   netboot?: NetbootOptions;
   /** exit QEMU instead of rebooting (default true), so a crash or reboot ends the run */
@@ -173,14 +179,14 @@ export function buildQemuArgv(opts: VmOptions, env: ResolvedVmEnv): string[] {
         '-device', `usb-storage,bus=xhci.0,drive=media,removable=on,bootindex=${bootindex}`);
     } else {
       const keep = opts.mediaWritable ? '' : ',snapshot=on';
-      argv.push('-drive', `if=none,id=media,file=${file},format=raw${keep}`,
+      argv.push('-drive', `if=none,id=media,file=${file},format=raw${keep},cache=${opts.diskCache ?? 'unsafe'}`,
         '-device', diskDevice(bus, 'media', 0, bootindex, bus === 'sata' ? port() : undefined));
     }
   }
   (opts.extraDisks ?? []).map(diskSpec).forEach((d, i) => {
     const id = `disk${i + 1}`;
     const keep = d.writable ? '' : ',snapshot=on';
-    argv.push('-drive', `if=none,id=${id},file=${qemuOptValue(d.path)},format=${d.format ?? 'raw'}${keep}`,
+    argv.push('-drive', `if=none,id=${id},file=${qemuOptValue(d.path)},format=${d.format ?? 'raw'}${keep},cache=${opts.diskCache ?? 'unsafe'}`,
       '-device', diskDevice(bus, id, i + 1, undefined, bus === 'sata' ? port() : undefined));
   });
   argv.push(...(opts.extraArgs ?? []));

@@ -2,10 +2,12 @@
 // a crash in one file cannot hide the others, and prints `N passed, N failed`.
 // Usage: node --import tsx tests/run.ts [tier...] [--filter REGEX] [--lanes N]
 //
-// Unit files run one after another. Integration and e2e files run in lanes
-// (default 2, XSFORGE_TEST_LANES or --lanes): QEMU under TCG keeps about 1.3
-// host cores busy, so two guests side by side finish in well under twice the
-// time of one, and most integration files wait on one tool at a time. A file that needs a fixed host resource names it in a line
+// Unit files run one after another. Integration files run in lanes (default
+// 2, XSFORGE_TEST_LANES or --lanes): most wait on one tool at a time. E2e files
+// run one at a time (XSFORGE_E2E_LANES): measured here, two guests side by side
+// each took 2.7 times as long to reach login (268 and 277 s against 101-136 s
+// alone; 232-237 s against 127 s with single-threaded TCG), so a second lane
+// only loses. A CPU-bound file with no guest (reproducible.test) runs beside them. A file that needs a fixed host resource names it in a line
 // `// test-lock: NAME` (e.g. the answer-file port): files sharing a lock never
 // overlap. Longest files start first, by the durations the last run recorded.
 import { spawn } from 'node:child_process';
@@ -24,11 +26,12 @@ const optionValue = (name: string): string | undefined => {
 const filterText = optionValue('--filter');
 const filter = filterText ? new RegExp(filterText) : undefined;
 const lanes = Math.max(1, Number(optionValue('--lanes') ?? process.env.XSFORGE_TEST_LANES ?? 2) || 1);
+const e2eLanes = Math.max(1, Number(process.env.XSFORGE_E2E_LANES ?? 1) || 1);
 const tiers = args.filter((a, i) => !a.startsWith('--') && !['--filter', '--lanes'].includes(args[i - 1] ?? ''));
 const selected = tiers.length ? tiers : ['unit', 'integration', 'e2e'];
 
-// Heavy files that use the CPU but no VM: when the e2e tier runs too, they are
-// queued with it (a lane runs them beside a guest) instead of before it.
+// Heavy files that use the CPU but no VM: when the e2e tier runs too, they run
+// beside it (QEMU keeps about 1.3 of the 2 cores busy) instead of before it.
 const WITH_E2E = new Set(['tests/integration/reproducible.test.ts']);
 
 // Where the last run's durations are kept (outside the work tree, like the stage cache).
@@ -86,15 +89,20 @@ function tally(file: string, r: { passed: number; failed: number }, t0: number):
   process.stdout.write(`== ${file}: ${r.passed} passed, ${r.failed} failed (${seconds.toFixed(1)} s)\n`);
 }
 
-/** Runs files in lanes (tests/lib/lanes.ts); with more than one lane each file's output is printed whole when it ends. */
-async function runFilesInLanes(files: string[]): Promise<void> {
+/**
+ * Runs files in `n` lanes (tests/lib/lanes.ts). Output is live with one lane;
+ * with more, or when `held` (something else prints meanwhile), each file's
+ * output is printed whole when it ends.
+ */
+async function runFilesInLanes(files: string[], n: number, label = 'lane', held = n > 1): Promise<void> {
   const jobs = files.map((name) => ({ name, locks: locksOf(readFileSync(join(root, name), 'utf8')), cost: durations[name] ?? 0 }));
-  await runInLanes(jobs, lanes, async (job, n) => {
+  await runInLanes(jobs, n, async (job, i) => {
     const file = job.name;
-    process.stdout.write(`\n== ${file}: started in lane ${n}${lanes > 1 ? '; its output follows when it ends' : ''}\n`);
+    const where = n > 1 ? ` in ${label} ${i}` : label === 'lane' ? '' : ` ${label}`;
+    process.stdout.write(held ? `\n== ${file}: started${where}; its output follows when it ends\n` : `\n== ${file}\n`);
     const t0 = Date.now();
-    const r = await runFile(file, { quiet: lanes > 1 });
-    if (lanes > 1) process.stdout.write(`\n== ${file} (lane ${n})\n${r.out}`);
+    const r = await runFile(file, { quiet: held });
+    if (held) process.stdout.write(`\n== ${file}${where ? ` (${where.trim()})` : ''}\n${r.out}`);
     tally(file, r, t0);
   });
 }
@@ -107,14 +115,16 @@ for (const tier of selected) {
   const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('tests', tier, f))
     .filter((f) => !filter || filter.test(f));
   if (tier === 'e2e') {
-    await runFilesInLanes([...withE2e.splice(0), ...files]);
+    const beside = runFilesInLanes(withE2e.splice(0), 1, 'beside the e2e tier', true);
+    await runFilesInLanes(files, e2eLanes);
+    await beside;
     continue;
   }
   const now = files.filter((f) => !(WITH_E2E.has(f) && selected.includes('e2e')));
   withE2e.push(...files.filter((f) => !now.includes(f)));
   if (tier === 'integration') {
     // real tools, mostly one process at a time each: two files side by side
-    await runFilesInLanes(now);
+    await runFilesInLanes(now, lanes);
     continue;
   }
   for (const file of now) {
@@ -124,7 +134,7 @@ for (const tier of selected) {
   }
 }
 // e2e selected but its folder absent: files held for it still run
-if (withE2e.length) await runFilesInLanes(withE2e);
+if (withE2e.length) await runFilesInLanes(withE2e, 1);
 try {
   mkdirSync(cacheRoot, { recursive: true });
   writeFileSync(durationsFile, `${JSON.stringify(durations, null, 1)}\n`);

@@ -47,13 +47,15 @@ test('usb: read-only usb-storage stick on xHCI that boots first', () => {
   assert.ok(values(argv, '-drive')[0].includes('readonly=on'));
 });
 
-test('disk: snapshot unless writable; bus chosen by diskBus', () => {
+test('disk: snapshot unless writable; guest flushes not honoured unless asked; bus chosen by diskBus', () => {
   const snap = buildQemuArgv({ media: '/d.raw', bootAs: 'disk', serialLog: '/s' }, tcg);
-  assert.equal(values(snap, '-drive'), ['if=none,id=media,file=/d.raw,format=raw,snapshot=on']);
+  assert.equal(values(snap, '-drive'), ['if=none,id=media,file=/d.raw,format=raw,snapshot=on,cache=unsafe']);
   assert.equal(values(snap, '-device'), ['ide-hd,drive=media,bus=ide.0,bootindex=0']);
   const rw = buildQemuArgv({ media: '/d.raw', bootAs: 'disk', mediaWritable: true, diskBus: 'nvme', serialLog: '/s' }, tcg);
-  assert.equal(values(rw, '-drive'), ['if=none,id=media,file=/d.raw,format=raw']);
+  assert.equal(values(rw, '-drive'), ['if=none,id=media,file=/d.raw,format=raw,cache=unsafe']);
   assert.equal(values(rw, '-device'), ['nvme,drive=media,serial=xsforge0,bootindex=0']);
+  const safe = buildQemuArgv({ media: '/d.raw', bootAs: 'disk', mediaWritable: true, diskCache: 'writeback', serialLog: '/s' }, tcg);
+  assert.equal(values(safe, '-drive'), ['if=none,id=media,file=/d.raw,format=raw,cache=writeback']);
 });
 
 test('extra disks: plain strings are discarded-write raw disks, specs can be writable qcow2, none gets a bootindex', () => {
@@ -62,8 +64,8 @@ test('extra disks: plain strings are discarded-write raw disks, specs can be wri
     extraDisks: ['/a.raw', { path: '/b.qcow2', writable: true, format: 'qcow2' }],
   }, tcg);
   assert.equal(values(argv, '-drive').slice(1), [
-    'if=none,id=disk1,file=/a.raw,format=raw,snapshot=on',
-    'if=none,id=disk2,file=/b.qcow2,format=qcow2',
+    'if=none,id=disk1,file=/a.raw,format=raw,snapshot=on,cache=unsafe',
+    'if=none,id=disk2,file=/b.qcow2,format=qcow2,cache=unsafe',
   ]);
   assert.equal(values(argv, '-device').slice(1), ['virtio-blk-pci,drive=disk1', 'virtio-blk-pci,drive=disk2']);
 });
