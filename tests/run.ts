@@ -7,9 +7,12 @@
 // run one at a time (XSFORGE_E2E_LANES): measured here, two guests side by side
 // each took 2.7 times as long to reach login (268 and 277 s against 101-136 s
 // alone; 232-237 s against 127 s with single-threaded TCG), so a second lane
-// only loses. A CPU-bound file with no guest (reproducible.test) runs beside them. A file that needs a fixed host resource names it in a line
-// `// test-lock: NAME` (e.g. the answer-file port): files sharing a lock never
-// overlap. Longest files start first, by the durations the last run recorded.
+// only loses. reproducible.test (a clean build, CPU-bound) is an integration
+// file: run beside the first e2e file it cost that file as much as it saved
+// (upgrade-restore 953 s against 585 s alone, while it took 473 s). A file that
+// needs a fixed host resource names it in a line `// test-lock: NAME` (e.g. the
+// answer-file port): files sharing a lock never overlap. Longest files start
+// first, by the durations the last run recorded.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -29,10 +32,6 @@ const lanes = Math.max(1, Number(optionValue('--lanes') ?? process.env.XSFORGE_T
 const e2eLanes = Math.max(1, Number(process.env.XSFORGE_E2E_LANES ?? 1) || 1);
 const tiers = args.filter((a, i) => !a.startsWith('--') && !['--filter', '--lanes'].includes(args[i - 1] ?? ''));
 const selected = tiers.length ? tiers : ['unit', 'integration', 'e2e'];
-
-// Heavy files that use the CPU but no VM: when the e2e tier runs too, they run
-// beside it (QEMU keeps about 1.3 of the 2 cores busy) instead of before it.
-const WITH_E2E = new Set(['tests/integration/reproducible.test.ts']);
 
 // Where the last run's durations are kept (outside the work tree, like the stage cache).
 const cacheRoot = process.env.XSFORGE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'xsforge');
@@ -89,52 +88,37 @@ function tally(file: string, r: { passed: number; failed: number }, t0: number):
   process.stdout.write(`== ${file}: ${r.passed} passed, ${r.failed} failed (${seconds.toFixed(1)} s)\n`);
 }
 
-/**
- * Runs files in `n` lanes (tests/lib/lanes.ts). Output is live with one lane;
- * with more, or when `held` (something else prints meanwhile), each file's
- * output is printed whole when it ends.
- */
-async function runFilesInLanes(files: string[], n: number, label = 'lane', held = n > 1): Promise<void> {
+/** Runs files in `n` lanes (tests/lib/lanes.ts): live output with one lane, each file's output whole when it ends with more. */
+async function runFilesInLanes(files: string[], n: number): Promise<void> {
   const jobs = files.map((name) => ({ name, locks: locksOf(readFileSync(join(root, name), 'utf8')), cost: durations[name] ?? 0 }));
+  const held = n > 1;
   await runInLanes(jobs, n, async (job, i) => {
     const file = job.name;
-    const where = n > 1 ? ` in ${label} ${i}` : label === 'lane' ? '' : ` ${label}`;
-    process.stdout.write(held ? `\n== ${file}: started${where}; its output follows when it ends\n` : `\n== ${file}\n`);
+    process.stdout.write(held ? `\n== ${file}: started in lane ${i}; its output follows when it ends\n` : `\n== ${file}\n`);
     const t0 = Date.now();
     const r = await runFile(file, { quiet: held });
-    if (held) process.stdout.write(`\n== ${file}${where ? ` (${where.trim()})` : ''}\n${r.out}`);
+    if (held) process.stdout.write(`\n== ${file} (lane ${i})\n${r.out}`);
     tally(file, r, t0);
   });
 }
 
 const start = Date.now();
-const withE2e: string[] = [];
 for (const tier of selected) {
   const dir = join(root, 'tests', tier);
   if (!existsSync(dir)) continue;
   const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('tests', tier, f))
     .filter((f) => !filter || filter.test(f));
-  if (tier === 'e2e') {
-    const beside = runFilesInLanes(withE2e.splice(0), 1, 'beside the e2e tier', true);
-    await runFilesInLanes(files, e2eLanes);
-    await beside;
+  if (tier === 'e2e' || tier === 'integration') {
+    // integration: real tools, mostly one process at a time each, two files side by side
+    await runFilesInLanes(files, tier === 'e2e' ? e2eLanes : lanes);
     continue;
   }
-  const now = files.filter((f) => !(WITH_E2E.has(f) && selected.includes('e2e')));
-  withE2e.push(...files.filter((f) => !now.includes(f)));
-  if (tier === 'integration') {
-    // real tools, mostly one process at a time each: two files side by side
-    await runFilesInLanes(now, lanes);
-    continue;
-  }
-  for (const file of now) {
+  for (const file of files) {
     process.stdout.write(`\n== ${file}\n`);
     const t0 = Date.now();
     tally(file, await runFile(file), t0);
   }
 }
-// e2e selected but its folder absent: files held for it still run
-if (withE2e.length) await runFilesInLanes(withE2e, 1);
 try {
   mkdirSync(cacheRoot, { recursive: true });
   writeFileSync(durationsFile, `${JSON.stringify(durations, null, 1)}\n`);
