@@ -7,15 +7,24 @@
 // Downloads (.debs, package index) are shared: content-addressed and verified.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, openSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readSync, closeSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RECIPE } from '../../cli/shared.ts';
-import { defaultCacheRoot, downloadsRootFor } from '../../core/cache.ts';
+import { defaultCacheRoot, downloadsRootFor, processAlive, removeTree } from '../../core/cache.ts';
 import { buildRecipe, readManifest, xsforge } from '../lib/build.ts';
 
-const work = mkdtempSync(join(tmpdir(), 'xsf-repro-'));
-test.after(() => rmSync(work, { recursive: true, force: true }));
+// The private cache holds chroot stages: a run killed mid-build leaves /proc,
+// /sys and /dev mounted in it, which a plain rm -r would walk into. So the work
+// directory carries the pid, and a later run unmounts and removes those of
+// runs that are gone (removeTree unmounts first).
+const PREFIX = 'xsf-repro-';
+for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
+  const pid = Number(name.slice(PREFIX.length).split('-')[0]);
+  if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await removeTree(join(tmpdir(), name)).catch(() => undefined);
+}
+const work = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
+test.after(() => removeTree(work));
 
 /** First offset where two files differ, or -1. */
 function firstDifference(a: string, b: string): number {
