@@ -133,6 +133,8 @@ interface TextWaiter {
   reject: (e: Error) => void;
   timer?: NodeJS.Timeout;
   describe: string;
+  /** when the wait began: silence before it (a test busy on the host) is not a hang */
+  since: number;
 }
 
 interface ExitWaiter {
@@ -211,9 +213,11 @@ class VmProcess implements Vm {
         w.resolve(m);
       }
     }
-    if (this.textWaiters.size && hasLimit(this.stallMs) && Date.now() - this.lastActivity > this.stallMs) {
+    if (!hasLimit(this.stallMs)) return;
+    for (const w of this.textWaiters) {
+      if (Date.now() - Math.max(this.lastActivity, w.since) <= this.stallMs) continue;
       this.stalled = true;
-      for (const w of this.textWaiters) this.failText(w, 'stalled');
+      this.failText(w, 'stalled');
     }
   }
 
@@ -250,7 +254,7 @@ class VmProcess implements Vm {
   waitFor(pattern: RegExp, timeoutMs: number, opts: WaitForOptions = {}): Promise<RegExpExecArray> {
     return new Promise((resolve, reject) => {
       const from = opts.from ?? 0;
-      const w: TextWaiter = { pattern, from, resolve, reject, describe: `${pattern} (within ${formatMs(timeoutMs)})` };
+      const w: TextWaiter = { pattern, from, resolve, reject, describe: `${pattern} (within ${formatMs(timeoutMs)})`, since: Date.now() };
       this.pump();
       const m = this.match(pattern, from);
       if (m) return resolve(m);
