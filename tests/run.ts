@@ -15,9 +15,9 @@
 // first, by the durations the last run recorded.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultCacheRoot } from '../core/cache.ts';
 import { locksOf, runInLanes } from './lib/lanes.ts';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -34,7 +34,7 @@ const tiers = args.filter((a, i) => !a.startsWith('--') && !['--filter', '--lane
 const selected = tiers.length ? tiers : ['unit', 'integration', 'e2e'];
 
 // Where the last run's durations are kept (outside the work tree, like the stage cache).
-const cacheRoot = process.env.XSFORGE_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'xsforge');
+const cacheRoot = defaultCacheRoot();
 const durationsFile = join(cacheRoot, 'test-durations.json');
 // Seconds measured in CI (stop 12), used until this machine has its own numbers.
 const FIRST_RUN_DURATIONS: Record<string, number> = {
@@ -108,16 +108,8 @@ for (const tier of selected) {
   if (!existsSync(dir)) continue;
   const files = readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('tests', tier, f))
     .filter((f) => !filter || filter.test(f));
-  if (tier === 'e2e' || tier === 'integration') {
-    // integration: real tools, mostly one process at a time each, two files side by side
-    await runFilesInLanes(files, tier === 'e2e' ? e2eLanes : lanes);
-    continue;
-  }
-  for (const file of files) {
-    process.stdout.write(`\n== ${file}\n`);
-    const t0 = Date.now();
-    tally(file, await runFile(file), t0);
-  }
+  // integration: real tools, mostly one process at a time each, two files side by side
+  await runFilesInLanes(files, tier === 'integration' ? lanes : tier === 'e2e' ? e2eLanes : 1);
 }
 try {
   mkdirSync(cacheRoot, { recursive: true });
