@@ -14,7 +14,14 @@ export type PreserveFirstPartition = 'true' | 'false' | 'if-utility';
 export type RepoType = 'url' | 'nfs' | 'local';
 export type Ipv4Proto = 'dhcp' | 'static' | 'none';
 export type Ipv6Proto = 'dhcp' | 'static' | 'autoconf' | 'none';
-export type NetworkBackend = 'bridge' | 'openvswitch';
+/**
+ * The management network stack on the installed host. The product's default is
+ * Open vSwitch; this dom0 has none (Debian's openvswitch-switch would add Python
+ * and a second switch to keep in step with Xen's vif scripts), so `openvswitch`
+ * and `vswitch` are refused (MESSAGES.unsupportedNetworkBackend) and bridge is
+ * the default: a Linux bridge xenbrN over the NIC, made by first boot.
+ */
+export type NetworkBackend = 'bridge';
 export type BootloaderLocation = 'mbr' | 'partition';
 export type ServiceState = 'enabled' | 'disabled';
 
@@ -93,7 +100,7 @@ interface SetupElements {
 interface CommonInstallElements extends SetupElements {
   /** At least one; the first is the main repository, the others supplemental packs. */
   sources: RepoSource[];
-  /** Absent: openvswitch (bridge when the installer runs with --cc-preparations). */
+  /** Absent: bridge (the product's default, openvswitch, is refused: see NetworkBackend). */
   networkBackend?: NetworkBackend;
   bootloader: Bootloader;
 }
@@ -154,7 +161,7 @@ export const DEFAULTS = {
   timezone: 'Etc/UTC',
   keymap: 'us',
   hostname: 'localhost.localdomain',
-  networkBackend: 'openvswitch' as NetworkBackend,
+  networkBackend: 'bridge' as NetworkBackend,
   bootloader: { location: 'mbr', writeBootEntry: true } as Bootloader,
   rootPasswordType: 'plaintext' as RootPassword['type'],
   /** Stored when there is no `<root-password>`: a locked account until first boot. */
@@ -163,6 +170,7 @@ export const DEFAULTS = {
 
 /** The product's own texts, for the parser and for the installer runtime. */
 export const MESSAGES = {
+  unsupportedNetworkBackend: (v: string) => `<network-backend> '${v}' is not supported: this product's dom0 has no Open vSwitch; use bridge (the default), which puts the management interface and the guests on the Linux bridge xenbrN`,
   malformed: 'Answerfile is incorrectly formatted.',
   generatorMalformed: 'Generator script returned incorrectly formatted output.',
   generatorFailed: (stderr: string) => `Generator script failed:\n\n${stderr}`,

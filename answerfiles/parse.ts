@@ -387,8 +387,7 @@ function readCommon(r: Reader): CommonPart | undefined {
   if (nb) {
     const v = r.text(nb);
     if (v === 'bridge') networkBackend = 'bridge';
-    else if (v === 'openvswitch' || v === 'vswitch') networkBackend = 'openvswitch';
-    else r.warn(`<network-backend> '${v}' is not bridge, openvswitch or vswitch; the installer ignores it`, nb);
+    else r.error(MESSAGES.unsupportedNetworkBackend(v), nb);
   }
 
   let bootloader: Bootloader = { ...DEFAULTS.bootloader };

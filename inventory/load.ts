@@ -81,7 +81,7 @@ export interface Host {
   multipath: boolean;
   use_ibft: boolean;
   keymap?: string;
-  network_backend?: 'bridge' | 'openvswitch';
+  network_backend?: 'bridge';
   /** Where the host is written in the inventory: its place in `hosts` and its line. */
   index: number;
   line: number;
@@ -718,7 +718,7 @@ function toHost(m: MergedHost, hashOnce: (where: string, plaintext: string) => s
     multipath: h.multipath ?? false,
     use_ibft: h.use_ibft ?? false,
     ...(h.keymap !== undefined && { keymap: h.keymap }),
-    ...(h.network_backend !== undefined && { network_backend: h.network_backend === 'bridge' ? 'bridge' : 'openvswitch' }),
+    ...(h.network_backend !== undefined && { network_backend: h.network_backend }),
     index: m.index,
     line: m.line,
   };

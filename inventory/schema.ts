@@ -40,8 +40,8 @@ export const INVENTORY_PATTERNS = {
 export const MANAGEMENT_MODES = ['dhcp', 'static'] as const;
 export const SR_TYPES = ['lvm', 'ext'] as const;
 export const CONSOLES = ['serial', 'vga'] as const;
-/** `vswitch` is the installer's other name for openvswitch. */
-export const NETWORK_BACKENDS = ['bridge', 'openvswitch', 'vswitch'] as const;
+/** Only bridge: the product's openvswitch is refused (answerfiles/model.ts NetworkBackend says why). */
+export const NETWORK_BACKENDS = ['bridge'] as const;
 export { SCRIPT_STAGES };
 
 /** Keys that identify one host: allowed in a host, not in `defaults`. */
@@ -101,7 +101,7 @@ const hostProperties = {
   multipath: Type.Optional(Type.Boolean({ description: 'install to a multipath root disk (dom0 device_mapper_multipath=enabled); default false' })),
   use_ibft: Type.Optional(Type.Boolean({ description: 'log into the iSCSI targets in the iBFT (dom0 use_ibft), for boot from iSCSI; default false' })),
   keymap: Type.Optional(Pat('keymap', 'console keymap (<keymap>); default: the installer\'s keymap= argument, else us')),
-  network_backend: Type.Optional(StringEnum(NETWORK_BACKENDS, 'network stack (<network-backend>); vswitch means openvswitch; default openvswitch')),
+  network_backend: Type.Optional(StringEnum(NETWORK_BACKENDS, 'network stack (<network-backend>): bridge, the default and the only one (this dom0 has no Open vSwitch)')),
 };
 
 /** What a host must have once `defaults` are merged in (the fields not marked optional above). */

@@ -96,7 +96,7 @@ export interface NewOptions {
   timezone: string;
   ntp: string[];
   keymap?: string;
-  networkBackend?: 'bridge' | 'openvswitch';
+  networkBackend?: 'bridge';
   bootloaderLocation: 'mbr' | 'partition';
   bootEntry: boolean;
   script: string[];
@@ -228,7 +228,7 @@ export function register(program: Command): void {
     .option('--timezone <zone>', 'time zone, e.g. Europe/London', DEFAULTS.timezone)
     .option('--ntp <server>', 'NTP server (repeatable)', collect, [] as string[])
     .option('--keymap <map>', "console keymap (default: the installer's keymap= argument, else us)")
-    .addOption(new Option('--network-backend <backend>', 'network stack (default openvswitch)').choices(['bridge', 'openvswitch'] as const))
+    .addOption(new Option('--network-backend <backend>', 'network stack: bridge (the default; this dom0 has no Open vSwitch)').choices(['bridge'] as const))
     .addOption(new Option('--bootloader-location <where>', 'where GRUB goes').choices(['mbr', 'partition'] as const).default('mbr' as const))
     .option('--no-boot-entry', 'UEFI: do not write a firmware boot entry')
     .option('--script <stage:url>', `script to run (repeatable); stage: ${SCRIPT_STAGES.join(', ')}`, collect, [] as string[])

@@ -66,7 +66,7 @@ const UPGRADE: UpgradeConfig = {
   scripts: [{ stage: 'filesystem-populated', type: 'url', url: 'http://pxehost.example.com/myscripts/post-install-script' }],
 };
 
-const UPGRADE_PRIMARY: UpgradeConfig = { ...UPGRADE, primaryDisk: '/dev/sdb', networkBackend: 'openvswitch' };
+const UPGRADE_PRIMARY: UpgradeConfig = { ...UPGRADE, primaryDisk: '/dev/sdb', networkBackend: 'bridge' };
 const RESTORE: RestoreConfig = { kind: 'restore', ...setup };
 const RESTORE_DISK: RestoreConfig = { kind: 'restore', backupDisk: '/dev/sdc', ...setup, scripts: [{ stage: 'installation-complete', type: 'url', url: 'http://h/r.sh' }] };
 

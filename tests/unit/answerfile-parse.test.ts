@@ -317,15 +317,14 @@ test('admin-interface: an unknown proto counts as none (warned); with IPv6 it is
 
 // ---- network backend, bootloader, setup elements
 
-test('network-backend: bridge, openvswitch, vswitch = openvswitch; anything else is ignored with a warning', () => {
+test('network-backend: bridge is the default; openvswitch, vswitch and anything else are refused, naming the value', () => {
   assert.is(fresh(doc({ extra: '<network-backend>bridge</network-backend>' })).networkBackend, 'bridge');
-  assert.is(fresh(doc({ extra: '<network-backend>openvswitch</network-backend>' })).networkBackend, 'openvswitch');
-  assert.is(fresh(doc({ extra: '<network-backend>vswitch</network-backend>' })).networkBackend, 'openvswitch');
-  const r = parseAnswerFile(doc({ extra: '<network-backend>linuxbridge</network-backend>' }));
-  assert.equal(r.errors, []);
-  assert.is((r.config as FreshInstallConfig).networkBackend, undefined);
-  assert.ok(r.warnings.some((w) => w.includes("'linuxbridge'")));
-  assert.is(DEFAULTS.networkBackend, 'openvswitch');
+  for (const v of ['openvswitch', 'vswitch', 'linuxbridge']) {
+    const r = parseAnswerFile(doc({ extra: `<network-backend>${v}</network-backend>` }));
+    assert.is(r.config, undefined, v);
+    assert.ok(r.errors.some((e) => e.message.includes(`'${v}' is not supported`) && e.message.includes('use bridge')), JSON.stringify(r.errors));
+  }
+  assert.is(DEFAULTS.networkBackend, 'bridge');
 });
 
 test('bootloader: location mbr default or partition; write-boot-entry default true; text empty or grub2', () => {

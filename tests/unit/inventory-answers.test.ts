@@ -83,14 +83,14 @@ test('NFS repositories, packs and scripts', () => {
     '  - mac: 52:54:00:00:00:09',
     '    hostname: nfs1',
     '    primary_disk: sda',
-    '    network_backend: vswitch',
+    '    network_backend: bridge',
     '    supplemental_packs: [nfs://filer:/export/packs/tools]',
     '    scripts: [{ stage: installation-start, url: "nfs://filer:/export/s/start.sh" }]',
   ]);
   const c = hostInstallConfig(host, { repoUrl: 'nfs://filer:/export/xs' });
   assert.equal(c.sources, [{ type: 'nfs', address: 'filer:/export/xs' }, { type: 'nfs', address: 'filer:/export/packs/tools' }]);
   assert.equal(c.scripts, [{ stage: 'installation-start', type: 'nfs', url: 'nfs://filer:/export/s/start.sh' }]);
-  assert.is(c.networkBackend, 'openvswitch');
+  assert.is(c.networkBackend, 'bridge');
   const parsed = parseAnswerFile(hostAnswerFile(host, { repoUrl: 'nfs://filer:/export/xs' }));
   assert.equal(parsed.config, c);
 });

@@ -177,8 +177,8 @@ test('enums: sr_type, mode, console, network_backend, script stage', () => {
     'hosts.yaml:4:12: defaults.console: must be one of serial, vga (got "serial0")',
   ]);
   assert.equal(errorsOf(edit({ 4: '    mode: manual' })), ['hosts.yaml:4:11: defaults.management.mode: must be one of dhcp, static (got "manual")']);
-  assert.equal(errorsOf(edit({ 9: ['    hostname: h1', '    network_backend: ovs'] })), [
-    'hosts.yaml:10:22: hosts[0].network_backend: must be one of bridge, openvswitch, vswitch (got "ovs")',
+  assert.equal(errorsOf(edit({ 9: ['    hostname: h1', '    network_backend: openvswitch'] })), [
+    'hosts.yaml:10:22: hosts[0].network_backend: must be one of bridge (got "openvswitch")',
   ]);
   assert.equal(errorsOf(edit({ 9: ['    hostname: h1', '    scripts: [{ stage: post-install, url: "ftp:/x" }]'] })), [
     'hosts.yaml:10:24: hosts[0].scripts[0].stage: must be one of installation-start, filesystem-populated, installation-complete (got "post-install")',
