@@ -5,12 +5,12 @@
 // the new root out, in the shape of the install plan's files (plan.ts
 // PlannedFile: paths relative to the target root), plus what is not carried and why.
 //
-// What a fresh install writes (installer/runtime/plan.ts, target-config.ts) and
+// What a fresh install writes (installer/runtime/plan.ts, target/host-files.ts) and
 // what first boot adds (dom0-rootfs/overlay/usr/lib/xsforge/firstboot: the
 // systemd-networkd file, local-sr.conf, SR_UUID/SR_TYPE in the inventory, an
 // fstab line for an ext SR, state/done) is what an upgraded host must have again.
 import type { LayoutPlan } from '../disk/layout.ts';
-import { fstab, inventoryFile, shellAssign } from '../installer/runtime/target-config.ts';
+import { fstab, inventoryFile, shellAssign } from '../target/host-files.ts';
 import { INVENTORY_PATH, UpgradeError, fileText, isSymlink, parseShellVars, type MediaProduct, type RootFiles } from './model.ts';
 
 export type CarriedFile =

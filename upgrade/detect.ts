@@ -14,7 +14,7 @@ import type { ImageProbe } from '../disk/probe.ts';
 import { EXT_PROBE_BYTES, readExtSuperblock, type ExtSuperblock } from '../disk/ext-superblock.ts';
 import type { Role, Scheme, TableType } from '../disk/layout.ts';
 import { classifyLayout, isLinuxDataPartition, type ExistingLayout } from '../disk/upgrade-layout.ts';
-import { partitionDevice } from '../installer/runtime/plan.ts';
+import { partitionDevice } from '../disk/device.ts';
 import {
   INVENTORY_PATH, UpgradeError, fileText, readInstalledProduct, describeProduct, type InstalledProduct, type RootFiles,
 } from './model.ts';

@@ -7,8 +7,9 @@ import { type LayoutPlan, type PlannedPartition } from '../disk/layout.ts';
 import { formatPlan } from '../disk/format.ts';
 import { formatBytes } from '../disk/size.ts';
 import { planUpgradeLayout, type UpgradeLayoutPlan } from '../disk/upgrade-layout.ts';
-import { DOM0_MAX_VCPUS, DOM0_MEM, DOM0_MEM_MIB, partitionDevice } from '../installer/runtime/plan.ts';
-import { efiStubGrubConfig, grubConfig } from '../installer/runtime/target-config.ts';
+import { partitionDevice } from '../disk/device.ts';
+import { DEFAULT_XEN_BOOT, dom0MemMiB } from '../target/boot-args.ts';
+import { efiStubGrubConfig, grubConfig } from '../target/grub.ts';
 import { carryOverSettings, type CarriedFile, type CarryOver } from './carry-over.ts';
 import { BACKUP_INFO, BACKUP_MARKER, backupInfoFor, backupInfoJson, backupLabel, type BackupInfo, type DetectedInstallation } from './detect.ts';
 import { UpgradeError, describeProduct, type InstalledProduct, type MediaProduct, type RootFiles } from './model.ts';
@@ -167,7 +168,7 @@ export function planUpgrade(inst: DetectedInstallation, oldRoot: RootFiles, o: U
   const srRecreated = layout.changes.some((c) => c.role === 'sr' && c.action === 'recreated');
   const carryOver = carryOverSettings({
     oldRoot, media: o.media, layout: plan, primaryDisk: inst.disk, backupPartition: dev(backupPart),
-    installationDate: o.installationDate, dom0MemMiB: DOM0_MEM_MIB, srRecreated,
+    installationDate: o.installationDate, dom0MemMiB: dom0MemMiB(DEFAULT_XEN_BOOT.dom0_mem), srRecreated,
   });
   if (carryOver.firstBoot === 'pending') notes.push(srRecreated ? 'first boot runs again on the upgraded host, to make the local SR anew' : 'first boot had not run on the old host: it runs on the upgraded one');
   const rootLabel = root.label!;
@@ -175,7 +176,7 @@ export function planUpgrade(inst: DetectedInstallation, oldRoot: RootFiles, o: U
     mode: 'upgrade', disk: inst.disk, installed: inst.product, media: o.media, bootMode, labelSuffix: sfx, layout, backup, fileSystems, mounts, carryOver,
     bootloader: {
       mode: bootMode, disk: inst.disk, rootLabel,
-      grubCfg: grubConfig({ brand: o.media.brand, rootLabel, dom0Mem: DOM0_MEM, dom0MaxVcpus: DOM0_MAX_VCPUS }),
+      grubCfg: grubConfig({ brand: o.media.brand, rootLabel, dom0Mem: DEFAULT_XEN_BOOT.dom0_mem, dom0MaxVcpus: DEFAULT_XEN_BOOT.dom0_max_vcpus }),
       ...(esp && { efi: { espDevice: dev(esp), espPartition: esp.number, stubCfg: efiStubGrubConfig(rootLabel) } }),
     },
     notes,

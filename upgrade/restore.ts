@@ -8,8 +8,8 @@ import { partitionLayoutInventory, type LayoutPlan, type PartitionNumbers, type 
 import { gptUsableRange } from '../disk/gpt.ts';
 import { normalizeGuid } from '../disk/guid.ts';
 import { type PartitionChange, type ExistingLayout } from '../disk/upgrade-layout.ts';
-import { partitionDevice } from '../installer/runtime/plan.ts';
-import { efiStubGrubConfig } from '../installer/runtime/target-config.ts';
+import { partitionDevice } from '../disk/device.ts';
+import { efiStubGrubConfig } from '../target/grub.ts';
 import { FIRSTBOOT_PATHS, type CarriedFile } from './carry-over.ts';
 import { BACKUP_INFO, BACKUP_MARKER, type FoundBackup, type FoundInstallation, type RecordedPartition } from './detect.ts';
 import { UpgradeError, describeProduct, fileText, type InstalledProduct, type MediaProduct, type RootFiles } from './model.ts';

@@ -7,11 +7,12 @@ import { findOnPath } from '../../core/which.ts';
 import { writeTableToImage } from '../../disk/write-table.ts';
 import { FetchError, scratchDir, type FetchEnv } from './fetch.ts';
 import { installProductPackages, mirrorRepository, verifyProductRepository, type ProductRepository } from './packages.ts';
-import { partitionDevice, type InstallPlan } from './plan.ts';
+import { partitionDevice } from '../../disk/device.ts';
+import type { InstallPlan } from './plan.ts';
 import { runStageScripts } from './scripts.ts';
 import { extractRoot, openSource } from './source.ts';
 import { checkKeyNames, installUpdateMedium, prepareUpdateMedia, type UpdateMedium } from './update-media.ts';
-import { setShadowPassword } from './target-config.ts';
+import { setShadowPassword } from '../../target/host-files.ts';
 
 export interface ExecuteEnv extends FetchEnv {
   /** where the target's root file system is mounted (the product uses /tmp/root) */

@@ -8,7 +8,7 @@ import { findOnPath } from '../../core/which.ts';
 import type { NetworkConfig } from './cmdline.ts';
 import type { InstallLog } from './log.ts';
 import type { Nic } from './system.ts';
-import { netmaskPrefix, resolvConf } from './target-config.ts';
+import { netmaskPrefix, resolvConf } from '../../target/host-files.ts';
 
 export class NetworkError extends XsforgeError {}
 

@@ -9,13 +9,16 @@ import {
 import { partitionByRole, planLayout, type LayoutPlan, type PlannedPartition } from '../../disk/layout.ts';
 import { formatPlan } from '../../disk/format.ts';
 import { formatBytes } from '../../disk/size.ts';
+import { partitionDevice } from '../../disk/device.ts';
 import type { AtExit, InstallerCmdline } from './cmdline.ts';
 import { sha512Crypt } from './sha512crypt.ts';
 import { issueFile, issueNetFile, releaseFile } from '../../dom0-rootfs/identity.ts';
 import {
-  chronySources, defaultStorageConf, efiStubGrubConfig, fstab, grubConfig, hostsFile, inventoryFile, managementConf,
+  chronySources, defaultStorageConf, fstab, hostsFile, inventoryFile, managementConf,
   networkConf, resolvConf, type ManagementConfig,
-} from './target-config.ts';
+} from '../../target/host-files.ts';
+import { efiStubGrubConfig, grubConfig } from '../../target/grub.ts';
+import { DEFAULT_XEN_BOOT, dom0MemMiB } from '../../target/boot-args.ts';
 
 /** A disk the installer can see (system.ts lists them from sysfs). */
 export interface DetectedDisk {
@@ -51,9 +54,6 @@ export interface PlanOptions {
   guidSeed?: string;
 }
 
-export const DOM0_MEM = '1024M,max:1024M';
-export const DOM0_MEM_MIB = 1024;
-export const DOM0_MAX_VCPUS = '1-2';
 /** Where the media carry the dom0 root (contract with the dom0-rootfs stage). */
 export const ROOT_IMAGE_PATH = 'dom0/root.tar.zst';
 export const ROOT_MANIFEST_PATH = 'dom0/root.json';
@@ -139,11 +139,6 @@ export interface InstallPlan {
   atexit: AtExit;
   /** things the answer file or command line ask for that this installer does not do */
   notes: string[];
-}
-
-/** Device node of partition `n` of a disk: sda → sda3, nvme0n1/loop0/mmcblk0 → ...p3. */
-export function partitionDevice(disk: string, n: number): string {
-  return /\d$/.test(disk) ? `${disk}p${n}` : `${disk}${n}`;
 }
 
 /** Scripts grouped by the stages the installer runs; other stages are dropped. */
@@ -275,14 +270,14 @@ export function planInstall(config: InstallConfig, disks: DetectedDisk[], cmdlin
     partitionLayout: layout.partitionLayout,
     managementInterface: /^eth\d+$/.test(mgmt.label) ? `xenbr${mgmt.label.slice(3)}` : mgmt.label,
     installationDate: opts.installationDate,
-    dom0MemMiB: DOM0_MEM_MIB,
+    dom0MemMiB: dom0MemMiB(DEFAULT_XEN_BOOT.dom0_mem),
     defaultSrPhysdevs: srDevices,
   }));
   file('etc/xensource/network.conf', networkConf(backend));
   file('etc/firstboot.d/data/management.conf', managementConf(mgmt));
   if (srDevices.length) file('etc/firstboot.d/data/default-storage.conf', defaultStorageConf(srDevices, config.srType, opts.uuids.sr));
   file('etc/firstboot.d/state/pending', '');
-  const grubCfg = grubConfig({ brand: opts.product.brand, rootLabel: root.label!, dom0Mem: DOM0_MEM, dom0MaxVcpus: DOM0_MAX_VCPUS });
+  const grubCfg = grubConfig({ brand: opts.product.brand, rootLabel: root.label!, dom0Mem: DEFAULT_XEN_BOOT.dom0_mem, dom0MaxVcpus: DEFAULT_XEN_BOOT.dom0_max_vcpus });
   file('boot/grub/grub.cfg', grubCfg);
   const bootloaderId = 'xenserver';
   if (esp) file(`boot/efi/EFI/${bootloaderId}/grub.cfg`, efiStubGrubConfig(root.label!));

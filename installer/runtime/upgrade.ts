@@ -13,6 +13,7 @@ import type { RestoreConfig, UpgradeConfig } from '../../answerfiles/model.ts';
 import { issueFile, issueNetFile, releaseFile } from '../../dom0-rootfs/identity.ts';
 import { probeDiskImage } from '../../disk/probe.ts';
 import { writeTableToImage } from '../../disk/write-table.ts';
+import { partitionDevice } from '../../disk/device.ts';
 import { CARRY_OVER_PATHS, CARRY_OVER_PATTERNS } from '../../upgrade/carry-over.ts';
 import {
   ROOT_FILES_TO_READ, backupCandidates, describeInstallation, findInstallations, locateInstallation, readBackup, selectBackup,
@@ -25,7 +26,7 @@ import { XENSERVER_71_MIN_UPGRADE_FROM } from '../../upgrade/version.ts';
 import { copyLogs, installBootloader, rereadPartitions, unmountAll, writeFiles, type ExecuteEnv, type ExecuteHooks, InstallError } from './execute.ts';
 import { scratchDir, unmount } from './fetch.ts';
 import { installProductPackages, mirrorRepository, verifyProductRepository, type ProductRepository } from './packages.ts';
-import { partitionDevice, ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, scriptsByStage, type DetectedDisk, type InstallPlan, type PlannedBootloader, type ProductInfo } from './plan.ts';
+import { ROOT_IMAGE_PATH, ROOT_MANIFEST_PATH, scriptsByStage, type DetectedDisk, type InstallPlan, type PlannedBootloader, type ProductInfo } from './plan.ts';
 import { runStageScripts } from './scripts.ts';
 import { extractRoot, openSource } from './source.ts';
 import { checkKeyNames, installUpdateMedium, prepareUpdateMedia, type UpdateMedium } from './update-media.ts';

@@ -5,13 +5,15 @@ import { parseAnswerFile } from '../../answerfiles/parse.ts';
 import type { InstallConfig } from '../../answerfiles/model.ts';
 import { parseCmdline } from '../../installer/runtime/cmdline.ts';
 import {
-  formatInstallPlan, installPlanJson, partitionDevice, planInstall, InstallPlanError,
+  formatInstallPlan, installPlanJson, planInstall, InstallPlanError,
   type DetectedDisk, type InstallPlan, type PlanOptions,
 } from '../../installer/runtime/plan.ts';
 import { cryptSaltFromBytes, sha512Crypt } from '../../installer/runtime/sha512crypt.ts';
+import { partitionDevice } from '../../disk/device.ts';
 import {
-  chronySources, defaultStorageConf, fstab, grubConfig, inventoryFile, managementConf, netmaskPrefix, setShadowPassword, shellAssign,
-} from '../../installer/runtime/target-config.ts';
+  chronySources, defaultStorageConf, fstab, inventoryFile, managementConf, netmaskPrefix, setShadowPassword, shellAssign,
+} from '../../target/host-files.ts';
+import { grubConfig } from '../../target/grub.ts';
 import { networkSteps, selectInterfaces } from '../../installer/runtime/network.ts';
 import { mediaCandidates, splitNfsUrl } from '../../installer/runtime/fetch.ts';
 import { parseRootManifest } from '../../installer/runtime/source.ts';
@@ -254,7 +256,7 @@ test('the other files: hostname, hosts, timezone link, network backend, first-bo
   assert.match(file(plan, 'etc/hosts'), /^127\.0\.1\.1\txs1\.lab\.example xs1$/m);
   assert.is(file(plan, 'etc/timezone'), 'Europe/London\n');
   assert.equal(plan.files.find((f) => f.path === 'etc/localtime'), { kind: 'symlink', path: 'etc/localtime', target: '/usr/share/zoneinfo/Europe/London' });
-  assert.is(file(plan, 'etc/xensource/network.conf'), 'openvswitch\n');
+  assert.is(file(plan, 'etc/xensource/network.conf'), 'bridge\n');
   assert.is(file(planInstall(config(`${BASIC}<network-backend>bridge</network-backend>`), DISKS, CMD, OPTS), 'etc/xensource/network.conf'), 'bridge\n');
   assert.is(file(plan, 'etc/firstboot.d/state/pending'), '');
   const dflt = planInstall(config('<primary-disk>sda</primary-disk><source type="local"/><admin-interface name="eth0" proto="dhcp"/>'), DISKS, CMD, OPTS);
