@@ -26,6 +26,7 @@ import { productGroups } from '../repo/comps.ts';
 import { publicKeyStage } from '../repo/public-key.ts';
 import { yumRepoStage, type SigningOptions } from '../repo/stage.ts';
 import { XsforgeError } from '../core/errors.ts';
+import { BUSYBOX_PACKAGE, testGuestStage, type TestGuestOptions } from '../guest/test-guest.ts';
 
 export interface BuildGraph {
   targets: Stage<any>[];
@@ -251,5 +252,27 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
       ...results.get('yum-repo')!.manifest.files.filter((f) => f.type === 'file').map((f) => fileOf(results, 'yum-repo', f.path,
         f.path.endsWith('.rpm') ? 'rpm' : f.path.startsWith('RPM-GPG-KEY-') ? 'gpg-public-key' : 'yum-repo-metadata', f.path)),
     ],
+  };
+}
+
+export interface TestGuestPlan {
+  target: Stage<TestGuestOptions>;
+  /** Debian packages the guest is made of, name to version */
+  resolved: Record<string, string>;
+}
+
+/**
+ * The test guest on its own, outside the ISO graph: the recipe's kernel stage
+ * (built as planIsoBuild builds it, so both share one cache entry) and busybox.
+ */
+export async function planTestGuest(r: LoadedRecipe, opts: Pick<PlanOptions, 'cacheRoot' | 'refreshIndex'>): Promise<TestGuestPlan> {
+  const apt = new AptRoot(r.debian, downloadsRootFor(opts.cacheRoot));
+  await apt.ensureIndex(opts.refreshIndex);
+  const kernelPkg = await apt.resolveMeta(r.kernel.package, /^linux-image-\d/);
+  const [busybox] = await apt.resolve([BUSYBOX_PACKAGE]);
+  const kernel = debianKernelStage(apt, kernelPkg);
+  return {
+    target: testGuestStage({ kernel, apt, busybox: busybox! }),
+    resolved: { [kernelPkg.name]: kernelPkg.version, [busybox!.name]: busybox!.version },
   };
 }

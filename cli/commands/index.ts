@@ -12,9 +12,10 @@ import { register as layout } from './layout.ts';
 import { register as pxe } from './pxe.ts';
 import { register as recipe } from './recipe.ts';
 import { register as serve } from './serve.ts';
+import { register as testGuest } from './test-guest.ts';
 import { register as update } from './update.ts';
 import { register as vm } from './vm.ts';
 
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [answerfile, answerfilePlan, build, cache, diskImage, doctor, inspect, inventory, layout, pxe, recipe, serve, update, vm];
+export const commands: Register[] = [answerfile, answerfilePlan, build, cache, diskImage, doctor, inspect, inventory, layout, pxe, recipe, serve, testGuest, update, vm];
