@@ -1,7 +1,9 @@
 // The per-host part of a network install's kernel command lines (SPEC section 2):
 // what the Xen and dom0 lines carry for this host on top of the recipe's own
-// (dom0_max_vcpus, dom0_mem, extras). Pure.
+// (dom0_max_vcpus, dom0_mem, extras). Pure. The console arguments follow the one
+// command-line rule (target/boot-args.ts).
 import { XsforgeError } from '../core/errors.ts';
+import { DEFAULT_BOOT, consoleArgs, type SerialConsole } from '../target/boot-args.ts';
 import type { Host } from './load.ts';
 
 export interface HostBootArgs {
@@ -11,16 +13,6 @@ export interface HostBootArgs {
   dom0: string[];
 }
 
-/**
- * The console settings of the ISO menu model (media/menu.ts): serial is com1 at
- * 115200 with the installer on hvc0 and tty0, vga is the screen only. A renderer
- * that uses these must not add the menu entry's own console arguments as well.
- */
-export const CONSOLE_ARGS = {
-  serial: { xen: ['com1=115200,8n1', 'console=com1,vga'], dom0: ['xencons=hvc', 'console=hvc0', 'console=tty0'] },
-  vga: { xen: ['console=vga'], dom0: ['console=tty0'] },
-} as const;
-
 // What the installer fetches an answer file from (http, https, ftp, file, nfs://server:/path),
 // minus characters that pxelinux or grub.cfg would split or expand ($ ; quotes braces backslash).
 const ANSWERFILE_URL = /^((https?|ftp):\/\/[^/\s$;'"`{}\\]+(\/[^\s$;'"`{}\\]*)?|file:\/\/\/[^\s$;'"`{}\\]*|nfs:\/\/[^\s/:$;'"`{}\\]+:\/[^\s$;'"`{}\\]*)$/;
@@ -29,11 +21,13 @@ export interface HostBootArgsOptions {
   /** Where this host's answer file is served (e.g. http://server/answers/<mac>.xml). */
   answerfileUrl: string;
   /**
-   * Default true: start both lists with CONSOLE_ARGS[host.console]. A renderer whose
-   * base menu entry already carries the recipe's console settings (boot.serial port
-   * and speed) passes false and picks the base entry by `host.console` instead.
+   * Default true: start both lists with the installer's console arguments for
+   * `host.console` (consoleArgs). A renderer whose base menu entry already carries
+   * them passes false and picks the base entry by `host.console` instead.
    */
   includeConsole?: boolean;
+  /** the recipe's boot.serial, for a serial host's console arguments; default com1 at 115200 */
+  serial?: SerialConsole;
 }
 
 /** The Xen and dom0 arguments that install `host` unattended from the answer file at `answerfileUrl`. */
@@ -43,7 +37,8 @@ export function hostBootArgs(host: Host, options: HostBootArgsOptions): HostBoot
     throw new XsforgeError(`answer file URL '${url}' for host ${host.hostname} cannot go on a kernel command line`,
       'give an http://, https://, ftp://, file:/// or nfs://server:/path URL without spaces, quotes, $, ;, braces or backslashes');
   }
-  const console = options.includeConsole === false ? { xen: [], dom0: [] } : CONSOLE_ARGS[host.console];
+  const console = options.includeConsole === false ? { xen: [], dom0: [] }
+    : consoleArgs('installer', host.console === 'serial' ? options.serial ?? DEFAULT_BOOT.serial : undefined);
   // The NIC that fetches the answer file: the pinned ethN, else the PXE NIC by MAC
   // (the default, `all`, would run DHCP on every NIC).
   const device = host.management.interface ?? host.mac;

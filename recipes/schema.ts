@@ -4,6 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { RpmPackageRecipeSchema } from '../packages/schema.ts';
 import { HYPERVISOR_SOURCES, HypervisorSchema } from '../hypervisor/schema.ts';
+import { DOM0_MEM_PATTERN, SERIAL_BAUD_RATES, SERIAL_PORTS, VCPUS_PATTERN } from '../target/boot-args.ts';
 
 /**
  * Every pattern the schema uses, with the format said in words: ajv only knows
@@ -22,8 +23,8 @@ export const PATTERNS = {
   component: { regex: '^[a-z][a-z0-9-]*$', words: 'a Debian archive component (e.g. main, contrib, non-free-firmware)' },
   debianPackage: { regex: '^[a-z0-9][a-z0-9+.-]+$', words: 'a Debian package name: lowercase letters, digits, "+", "-" and ".", at least 2 characters (e.g. xen-hypervisor-4.17-amd64)' },
   moduleGlob: { regex: '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9_.*?\\[\\]/+-]+$', words: 'a path or glob under /lib/modules/<version>/, without a leading "/" or ".." (e.g. kernel/drivers/ata)' },
-  dom0Mem: { regex: '^((min|max):)?[0-9]+[KMGT](,((min|max):)?[0-9]+[KMGT])*$', words: 'a Xen dom0_mem size such as 1024M, optionally with min:/max: limits (e.g. 1024M,max:1024M)' },
-  vcpus: { regex: '^[0-9]+(-[0-9]+)?$', words: 'a count N or a range N-M (e.g. 1-2)' },
+  dom0Mem: { regex: DOM0_MEM_PATTERN, words: 'a Xen dom0_mem size such as 1024M, optionally with min:/max: limits (e.g. 1024M,max:1024M)' },
+  vcpus: { regex: VCPUS_PATTERN, words: 'a count N or a range N-M (e.g. 1-2)' },
   kernelArg: { regex: '^[^\\s]+$', words: 'a single command-line argument without spaces (e.g. loglvl=all)' },
   menuLabel: { regex: '^[a-z0-9-]+$', words: 'lowercase letters, digits and "-" (e.g. no-serial)' },
   rpmOrDebName: { regex: '^[A-Za-z0-9_+][A-Za-z0-9._+-]*$', words: 'a package name: letters, digits, ".", "_", "+" and "-"' },
@@ -35,8 +36,6 @@ export const PATTERNS = {
 /** The labels of the built-in boot menu (SPEC section 1), used when a recipe gives no `boot.entries`. */
 export const DEFAULT_MENU_LABELS = ['install', 'no-serial', 'safe', 'multipath', 'shell'] as const;
 
-export const SERIAL_PORTS = ['com1', 'com2', 'com3', 'com4'] as const;
-export const SERIAL_BAUD_RATES = [9600, 19200, 38400, 57600, 115200] as const;
 export const DOM0_PROVIDERS = ['debian', 'rpm'] as const;
 export const INSTALLER_COMPRESSIONS = ['zstd', 'gzip', 'xz'] as const;
 export { HYPERVISOR_SOURCES };

@@ -1,17 +1,18 @@
 // The installed host's GRUB configuration: /boot/grub/grub.cfg on its root file
 // system and the ESP's stub that finds it (UEFI). Written by a fresh install and
 // by an upgrade; a restore keeps the restored root's own. Pure: values in, text out.
+import { XsforgeError } from '../core/errors.ts';
+import { HOST_ARG_PATTERN, hostBootLine, serialUnit, type BootValues } from './boot-args.ts';
 
 export interface GrubConfigOptions {
   brand: string;
   rootLabel: string;
-  /** Xen's dom0_mem and vcpu arguments */
-  dom0Mem: string;
-  dom0MaxVcpus: string;
+  /** the recipe's serial console and Xen values, as the install medium names them */
+  boot: BootValues;
   timeoutSeconds?: number;
 }
 
-export const XEN_SERIAL_ARGS = 'com1=115200,8n1 console=com1,vga';
+const HOST_ARG = new RegExp(HOST_ARG_PATTERN);
 
 /**
  * /boot/grub/grub.cfg on the root file system. The default entry sends Xen's and
@@ -19,32 +20,34 @@ export const XEN_SERIAL_ARGS = 'com1=115200,8n1 console=com1,vga';
  * login prompt there); the second entry is for hosts without a serial port.
  */
 export function grubConfig(o: GrubConfigOptions): string {
-  const xenCommon = `dom0_mem=${o.dom0Mem} dom0_max_vcpus=${o.dom0MaxVcpus}`;
-  const dom0Common = `root=LABEL=${o.rootLabel} ro net.ifnames=0`;
-  const entry = (title: string, xenArgs: string, dom0Args: string) => [
-    `menuentry '${title.replace(/'/g, '')}' {`,
-    '\tinsmod part_gpt',
-    '\tinsmod part_msdos',
-    '\tinsmod ext2',
-    `\tsearch --no-floppy --label --set=root ${o.rootLabel}`,
-    `\tmultiboot2 /boot/xen.gz ${xenArgs}`,
-    `\tmodule2 /boot/vmlinuz ${dom0Args}`,
-    '\tmodule2 /boot/initrd.img',
-    '}',
-  ];
+  const dom0Common = [`root=LABEL=${o.rootLabel}`, 'ro', 'net.ifnames=0'];
+  const entry = (title: string, serial: boolean) => {
+    const line = hostBootLine(o.boot, serial);
+    // host-tools/xen-cmdline edits these lines word by word: no quoting here
+    for (const a of line.xen) if (!HOST_ARG.test(a)) throw new XsforgeError(`Xen argument '${a}' cannot go on the installed host's grub.cfg (${HOST_ARG_PATTERN})`);
+    return [
+      `menuentry '${title.replace(/'/g, '')}' {`,
+      '\tinsmod part_gpt',
+      '\tinsmod part_msdos',
+      '\tinsmod ext2',
+      `\tsearch --no-floppy --label --set=root ${o.rootLabel}`,
+      `\tmultiboot2 /boot/xen.gz ${line.xen.join(' ')}`,
+      `\tmodule2 /boot/vmlinuz ${[...dom0Common, ...line.dom0].join(' ')}`,
+      '\tmodule2 /boot/initrd.img',
+      '}',
+    ];
+  };
   return [
     '# written by the installer',
-    'serial --unit=0 --speed=115200',
+    `serial --unit=${serialUnit(o.boot.serial.port)} --speed=${o.boot.serial.baud}`,
     'terminal_input serial console',
     'terminal_output serial console',
     'set default=0',
     `set timeout=${o.timeoutSeconds ?? 5}`,
     '',
-    // hvc0 last: it becomes /dev/console, so systemd's status lines and the
-    // first-boot summary reach the serial line of a headless host, not only VGA
-    ...entry(o.brand, `${xenCommon} ${XEN_SERIAL_ARGS}`, `${dom0Common} console=tty0 console=hvc0`),
+    ...entry(o.brand, true),
     '',
-    ...entry(`${o.brand} (no serial console)`, `${xenCommon} console=vga`, `${dom0Common} console=tty0`),
+    ...entry(`${o.brand} (no serial console)`, false),
     '',
   ].join('\n');
 }
@@ -58,4 +61,3 @@ export function efiStubGrubConfig(rootLabel: string): string {
     '',
   ].join('\n');
 }
-

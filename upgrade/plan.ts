@@ -8,7 +8,7 @@ import { formatPlan } from '../disk/format.ts';
 import { formatBytes } from '../disk/size.ts';
 import { planUpgradeLayout, type UpgradeLayoutPlan } from '../disk/upgrade-layout.ts';
 import { partitionDevice } from '../disk/device.ts';
-import { DEFAULT_XEN_BOOT, dom0MemMiB } from '../target/boot-args.ts';
+import { DEFAULT_BOOT, dom0MemMiB } from '../target/boot-args.ts';
 import { efiStubGrubConfig, grubConfig } from '../target/grub.ts';
 import { carryOverSettings, type CarriedFile, type CarryOver } from './carry-over.ts';
 import { BACKUP_INFO, BACKUP_MARKER, backupInfoFor, backupInfoJson, backupLabel, type BackupInfo, type DetectedInstallation } from './detect.ts';
@@ -168,7 +168,7 @@ export function planUpgrade(inst: DetectedInstallation, oldRoot: RootFiles, o: U
   const srRecreated = layout.changes.some((c) => c.role === 'sr' && c.action === 'recreated');
   const carryOver = carryOverSettings({
     oldRoot, media: o.media, layout: plan, primaryDisk: inst.disk, backupPartition: dev(backupPart),
-    installationDate: o.installationDate, dom0MemMiB: dom0MemMiB(DEFAULT_XEN_BOOT.dom0_mem), srRecreated,
+    installationDate: o.installationDate, dom0MemMiB: dom0MemMiB(DEFAULT_BOOT.xen.dom0_mem), srRecreated,
   });
   if (carryOver.firstBoot === 'pending') notes.push(srRecreated ? 'first boot runs again on the upgraded host, to make the local SR anew' : 'first boot had not run on the old host: it runs on the upgraded one');
   const rootLabel = root.label!;
@@ -176,7 +176,7 @@ export function planUpgrade(inst: DetectedInstallation, oldRoot: RootFiles, o: U
     mode: 'upgrade', disk: inst.disk, installed: inst.product, media: o.media, bootMode, labelSuffix: sfx, layout, backup, fileSystems, mounts, carryOver,
     bootloader: {
       mode: bootMode, disk: inst.disk, rootLabel,
-      grubCfg: grubConfig({ brand: o.media.brand, rootLabel, dom0Mem: DEFAULT_XEN_BOOT.dom0_mem, dom0MaxVcpus: DEFAULT_XEN_BOOT.dom0_max_vcpus }),
+      grubCfg: grubConfig({ brand: o.media.brand, rootLabel, boot: DEFAULT_BOOT }),
       ...(esp && { efi: { espDevice: dev(esp), espPartition: esp.number, stubCfg: efiStubGrubConfig(rootLabel) } }),
     },
     notes,

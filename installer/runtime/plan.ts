@@ -18,7 +18,7 @@ import {
   networkConf, resolvConf, type ManagementConfig,
 } from '../../target/host-files.ts';
 import { efiStubGrubConfig, grubConfig } from '../../target/grub.ts';
-import { DEFAULT_XEN_BOOT, dom0MemMiB } from '../../target/boot-args.ts';
+import { DEFAULT_BOOT, dom0MemMiB } from '../../target/boot-args.ts';
 
 /** A disk the installer can see (system.ts lists them from sysfs). */
 export interface DetectedDisk {
@@ -270,14 +270,14 @@ export function planInstall(config: InstallConfig, disks: DetectedDisk[], cmdlin
     partitionLayout: layout.partitionLayout,
     managementInterface: /^eth\d+$/.test(mgmt.label) ? `xenbr${mgmt.label.slice(3)}` : mgmt.label,
     installationDate: opts.installationDate,
-    dom0MemMiB: dom0MemMiB(DEFAULT_XEN_BOOT.dom0_mem),
+    dom0MemMiB: dom0MemMiB(DEFAULT_BOOT.xen.dom0_mem),
     defaultSrPhysdevs: srDevices,
   }));
   file('etc/xensource/network.conf', networkConf(backend));
   file('etc/firstboot.d/data/management.conf', managementConf(mgmt));
   if (srDevices.length) file('etc/firstboot.d/data/default-storage.conf', defaultStorageConf(srDevices, config.srType, opts.uuids.sr));
   file('etc/firstboot.d/state/pending', '');
-  const grubCfg = grubConfig({ brand: opts.product.brand, rootLabel: root.label!, dom0Mem: DEFAULT_XEN_BOOT.dom0_mem, dom0MaxVcpus: DEFAULT_XEN_BOOT.dom0_max_vcpus });
+  const grubCfg = grubConfig({ brand: opts.product.brand, rootLabel: root.label!, boot: DEFAULT_BOOT });
   file('boot/grub/grub.cfg', grubCfg);
   const bootloaderId = 'xenserver';
   if (esp) file(`boot/efi/EFI/${bootloaderId}/grub.cfg`, efiStubGrubConfig(root.label!));

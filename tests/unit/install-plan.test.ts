@@ -14,6 +14,7 @@ import {
   chronySources, defaultStorageConf, fstab, inventoryFile, managementConf, netmaskPrefix, setShadowPassword, shellAssign,
 } from '../../target/host-files.ts';
 import { grubConfig } from '../../target/grub.ts';
+import { DEFAULT_BOOT } from '../../target/boot-args.ts';
 import { networkSteps, selectInterfaces } from '../../installer/runtime/network.ts';
 import { mediaCandidates, splitNfsUrl } from '../../installer/runtime/fetch.ts';
 import { parseRootManifest } from '../../installer/runtime/source.ts';
@@ -186,7 +187,7 @@ test('fstab by label', () => {
 
 test('grub.cfg: serial default entry with the Xen and dom0 arguments, and a no-serial entry', () => {
   const cfg = file(planInstall(config(BASIC), DISKS, CMD, OPTS), 'boot/grub/grub.cfg');
-  assert.is(cfg, grubConfig({ brand: 'XenServer', rootLabel: 'root-abcdef', dom0Mem: '1024M,max:1024M', dom0MaxVcpus: '1-2' }));
+  assert.is(cfg, grubConfig({ brand: 'XenServer', rootLabel: 'root-abcdef', boot: DEFAULT_BOOT }));
   const lines = cfg.split('\n').map((l) => l.trim());
   assert.ok(lines.includes('serial --unit=0 --speed=115200'));
   assert.ok(lines.includes('set default=0'));

@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { loadInventory, parseInventory, type Host } from '../../inventory/load.ts';
 import { answerFileName, hostAnswerFile, hostInstallConfig, repoSource } from '../../inventory/answers.ts';
-import { CONSOLE_ARGS, hostBootArgs } from '../../inventory/boot-args.ts';
+import { hostBootArgs } from '../../inventory/boot-args.ts';
+import { DEFAULT_BOOT, consoleArgs } from '../../target/boot-args.ts';
 import { parseAnswerFile } from '../../answerfiles/parse.ts';
 import { XsforgeError } from '../../core/errors.ts';
 
@@ -135,9 +136,10 @@ test('boot arguments: use_ibft and xen_args', () => {
     'hosts:',
     '  - { mac: 52:54:00:00:00:0a, hostname: iscsi1, primary_disk: sda, use_ibft: true, multipath: true, xen_args: [dom0_mem=4096M, dma_bits=32], dom0_args: [map_netdev=eth0:s:52:54:00:00:00:0a] }',
   ]);
+  const serial = consoleArgs('installer', DEFAULT_BOOT.serial);
   assert.equal(hostBootArgs(host, { answerfileUrl: 'nfs://filer:/answers/iscsi1.xml' }), {
-    xen: [...CONSOLE_ARGS.serial.xen, 'dom0_mem=4096M', 'dma_bits=32'],
-    dom0: [...CONSOLE_ARGS.serial.dom0, 'install', 'answerfile=nfs://filer:/answers/iscsi1.xml', 'answerfile_device=52:54:00:00:00:0a',
+    xen: [...serial.xen, 'dom0_mem=4096M', 'dma_bits=32'],
+    dom0: [...serial.dom0, 'install', 'answerfile=nfs://filer:/answers/iscsi1.xml', 'answerfile_device=52:54:00:00:00:0a',
       'device_mapper_multipath=enabled', 'use_ibft', 'map_netdev=eth0:s:52:54:00:00:00:0a'],
   });
 });
