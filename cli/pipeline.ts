@@ -15,7 +15,7 @@ import { hypervisorOrigin, hypervisorStage } from '../hypervisor/schema.ts';
 import { installImgStage } from '../installer/install-img.ts';
 import { BOOTLOADER_PACKAGES, FACTORY_ANSWERFILE, bootFilesStage, efiImageStage, isoStage, menusStage } from '../media/stages.ts';
 import { defaultEntries } from '../media/menu.ts';
-import { formatTreeinfo } from '../media/treeinfo.ts';
+import { bootTreeinfoSection, formatTreeinfo } from '../media/treeinfo.ts';
 import type { LoadedRecipe } from '../recipes/load.ts';
 import { xenReleaseFromPackageVersion } from '../dom0-rootfs/identity.ts';
 import { isStageFileRef, rpmVersionFromDebian, type RpmPackageDef } from '../packages/model.ts';
@@ -45,6 +45,8 @@ export function treeinfoText(r: LoadedRecipe, keys: string[] = []): string {
     { name: 'platform', entries: [['name', r.product.platform.name], ['version', r.product.platform.version]] },
     { name: 'branding', entries: [['name', r.product.brand], ['version', mediaProductVersion(r)]] },
     { name: 'build', entries: [['number', r.product.build_number]] },
+    // what the installed host boots with: the installer and the upgrade path read it (media/treeinfo.ts)
+    bootTreeinfoSection(r.boot),
     ...(keys.length ? [{ name: 'keys', entries: keys.map((k, i): [string, string] => [`key${i + 1}`, k]) }] : []),
   ]);
 }

@@ -3,6 +3,9 @@
 // accepts (`key = value` or `key: value`, `#`/`;` comment lines, indented
 // continuation lines) and write the plain `key = value` form. Pure text code.
 import { XsforgeError } from '../core/errors.ts';
+import {
+  DOM0_MEM_PATTERN, HOST_ARG_PATTERN, SERIAL_BAUD_RATES, SERIAL_PORTS, VCPUS_PATTERN, type BootValues,
+} from '../target/boot-args.ts';
 
 export interface TreeinfoSection {
   name: string;
@@ -95,4 +98,62 @@ export function formatTreeinfo(sections: TreeinfoSectionInput[]): string {
 export function treeinfoGet(sections: TreeinfoSection[], section: string, key: string): string | undefined {
   const s = sections.find((x) => x.name === section);
   return s?.entries.find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
+}
+
+/**
+ * [xsforge-boot]: what the installed host boots with, from the recipe (xsforge's
+ * own section; the product's installer, reading with ConfigParser, ignores it):
+ *
+ *   [xsforge-boot]
+ *   dom0_mem = 1024M,max:1024M      boot.xen.dom0_mem (grub.cfg; the inventory's DOM0_MEM)
+ *   dom0_max_vcpus = 1-2            boot.xen.dom0_max_vcpus
+ *   xen_extra = loglvl=all          boot.xen.extra, space separated; the key is absent when there are none
+ *   serial_port = com1              boot.serial.port (Xen's comN, GRUB's unit N-1)
+ *   serial_baud = 115200            boot.serial.baud
+ *
+ * boot.dom0.extra is not carried: it holds installer arguments (install,
+ * answerfile=...). A medium without the section (made before media carried it)
+ * gets target/boot-args.ts DEFAULT_BOOT.
+ */
+export const BOOT_SECTION = 'xsforge-boot';
+
+/** The [xsforge-boot] section of a medium made from a recipe with these boot values. */
+export function bootTreeinfoSection(b: BootValues): TreeinfoSectionInput {
+  const extra = b.xen.extra ?? [];
+  return {
+    name: BOOT_SECTION,
+    entries: [
+      ['dom0_mem', b.xen.dom0_mem],
+      ['dom0_max_vcpus', b.xen.dom0_max_vcpus],
+      ...(extra.length ? [['xen_extra', extra.join(' ')] as [string, string]] : []),
+      ['serial_port', b.serial.port],
+      ['serial_baud', String(b.serial.baud)],
+    ],
+  };
+}
+
+/**
+ * The boot values a medium names, or undefined when it has no [xsforge-boot].
+ * A section with a missing or malformed value throws: it would go onto the
+ * installed host's boot line.
+ */
+export function bootFromTreeinfo(sections: TreeinfoSection[], source = '.treeinfo'): BootValues | undefined {
+  if (!sections.some((s) => s.name === BOOT_SECTION)) return undefined;
+  const refuse = (what: string) => {
+    throw new XsforgeError(`${source}: [${BOOT_SECTION}] ${what}`,
+      'the medium is damaged or was not made by xsforge: rebuild it, or remove the section to boot with the defaults');
+  };
+  const value = (key: string, pattern: string, words: string): string => {
+    const v = treeinfoGet(sections, BOOT_SECTION, key);
+    if (v === undefined) return refuse(`${key} is missing`);
+    if (!new RegExp(pattern).test(v)) refuse(`${key} '${v}' is not ${words}`);
+    return v;
+  };
+  const dom0Mem = value('dom0_mem', DOM0_MEM_PATTERN, 'a Xen dom0_mem value (e.g. 1024M,max:1024M)');
+  const vcpus = value('dom0_max_vcpus', VCPUS_PATTERN, 'a count N or a range N-M');
+  const extra = (treeinfoGet(sections, BOOT_SECTION, 'xen_extra') ?? '').split(/\s+/).filter(Boolean);
+  for (const a of extra) if (!new RegExp(HOST_ARG_PATTERN).test(a)) refuse(`xen_extra '${a}' cannot go on the installed host's grub.cfg (${HOST_ARG_PATTERN})`);
+  const port = value('serial_port', `^(${SERIAL_PORTS.join('|')})$`, `one of ${SERIAL_PORTS.join(', ')}`);
+  const baud = Number(value('serial_baud', `^(${SERIAL_BAUD_RATES.join('|')})$`, `one of ${SERIAL_BAUD_RATES.join(', ')}`));
+  return { serial: { port, baud }, xen: { dom0_mem: dom0Mem, dom0_max_vcpus: vcpus, extra } };
 }

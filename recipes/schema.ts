@@ -4,7 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { RpmPackageRecipeSchema } from '../packages/schema.ts';
 import { HYPERVISOR_SOURCES, HypervisorSchema } from '../hypervisor/schema.ts';
-import { DOM0_MEM_PATTERN, SERIAL_BAUD_RATES, SERIAL_PORTS, VCPUS_PATTERN } from '../target/boot-args.ts';
+import { DOM0_MEM_PATTERN, HOST_ARG_PATTERN, SERIAL_BAUD_RATES, SERIAL_PORTS, VCPUS_PATTERN } from '../target/boot-args.ts';
 
 /**
  * Every pattern the schema uses, with the format said in words: ajv only knows
@@ -26,6 +26,7 @@ export const PATTERNS = {
   dom0Mem: { regex: DOM0_MEM_PATTERN, words: 'a Xen dom0_mem size such as 1024M, optionally with min:/max: limits (e.g. 1024M,max:1024M)' },
   vcpus: { regex: VCPUS_PATTERN, words: 'a count N or a range N-M (e.g. 1-2)' },
   kernelArg: { regex: '^[^\\s]+$', words: 'a single command-line argument without spaces (e.g. loglvl=all)' },
+  hostXenArg: { regex: HOST_ARG_PATTERN, words: 'a single Xen argument of letters, digits and _@%+=:,./- (it also goes on the installed host\'s grub.cfg, e.g. loglvl=all)' },
   menuLabel: { regex: '^[a-z0-9-]+$', words: 'lowercase letters, digits and "-" (e.g. no-serial)' },
   rpmOrDebName: { regex: '^[A-Za-z0-9_+][A-Za-z0-9._+-]*$', words: 'a package name: letters, digits, ".", "_", "+" and "-"' },
   repoId: { regex: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', words: 'letters, digits, ".", "_", ":" and "-" (e.g. xenserver_base)' },
@@ -101,12 +102,12 @@ export const RecipeSchema = Type.Object({
     serial: Type.Object({
       port: StringEnum(SERIAL_PORTS, 'serial port used by Xen and the installer'),
       baud: IntegerEnum(SERIAL_BAUD_RATES, 'serial line speed'),
-    }, { ...Strict, description: 'serial console (Xen comN=<baud>,8n1 console=comN,vga)' }),
+    }, { ...Strict, description: 'serial console (Xen comN=<baud>,8n1 console=comN,vga) of the installer and of the installed host' }),
     xen: Type.Object({
       dom0_mem: Pat('dom0Mem', 'Xen dom0_mem= (memory given to dom0)'),
       dom0_max_vcpus: Pat('vcpus', 'Xen dom0_max_vcpus='),
-      extra: Type.Optional(KernelArgs('extra Xen arguments appended to every entry')),
-    }, { ...Strict, description: 'hypervisor command line shared by all entries' }),
+      extra: Type.Optional(Type.Array(Pat('hostXenArg', 'one Xen argument'), { description: 'extra Xen arguments appended to every entry, and to the installed host\'s boot line' })),
+    }, { ...Strict, description: 'hypervisor command line shared by all entries; the media carry it to the installed host (.treeinfo [xsforge-boot])' }),
     dom0: Type.Optional(Type.Object({
       extra: Type.Optional(KernelArgs('extra dom0 kernel arguments appended to every entry')),
     }, { ...Strict, description: 'dom0/installer kernel command line shared by all entries' })),

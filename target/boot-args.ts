@@ -37,6 +37,19 @@ export const DEFAULT_BOOT: BootValues = {
   xen: { dom0_mem: '1024M,max:1024M', dom0_max_vcpus: '1-2', extra: [] },
 };
 
+/**
+ * The values the installed host boots with: those the install medium names
+ * ([xsforge-boot] in its .treeinfo, media/treeinfo.ts), else DEFAULT_BOOT.
+ */
+export function hostBoot(medium: { boot?: BootValues }): BootValues {
+  return medium.boot ?? DEFAULT_BOOT;
+}
+
+/** The recipe's boot section cut to what reaches the installed host (boot.dom0 and the menu entries do not). */
+export function bootValues(b: BootValues): BootValues {
+  return { serial: { port: b.serial.port, baud: b.serial.baud }, xen: { dom0_mem: b.xen.dom0_mem, dom0_max_vcpus: b.xen.dom0_max_vcpus, extra: [...(b.xen.extra ?? [])] } };
+}
+
 /** Xen's dom0_mem: sizes with K/M/G/T, each optionally min: or max: (the recipe's dom0Mem pattern). */
 export const DOM0_MEM_PATTERN = '^((min|max):)?[0-9]+[KMGT](,((min|max):)?[0-9]+[KMGT])*$';
 /** dom0_max_vcpus: N or N-M. */

@@ -3,6 +3,7 @@
 // the old root read-only, reads the files the planners ask for
 // (ROOT_FILES_TO_READ) into a RootFiles map, and hands the map over.
 import { XsforgeError } from '../core/errors.ts';
+import type { BootValues } from '../target/boot-args.ts';
 
 export class UpgradeError extends XsforgeError {
   constructor(message: string, hint?: string) {
@@ -29,6 +30,8 @@ export interface MediaProduct {
   version: string;
   build_number: string;
   platform: { name: string; version: string };
+  /** what the upgraded host boots with, as the medium names it (absent: target/boot-args.ts DEFAULT_BOOT) */
+  boot?: BootValues;
 }
 
 /** The product installed in a root (or held by a backup). */

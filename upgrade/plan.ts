@@ -8,7 +8,7 @@ import { formatPlan } from '../disk/format.ts';
 import { formatBytes } from '../disk/size.ts';
 import { planUpgradeLayout, type UpgradeLayoutPlan } from '../disk/upgrade-layout.ts';
 import { partitionDevice } from '../disk/device.ts';
-import { DEFAULT_BOOT, dom0MemMiB } from '../target/boot-args.ts';
+import { dom0MemMiB, hostBoot } from '../target/boot-args.ts';
 import { efiStubGrubConfig, grubConfig } from '../target/grub.ts';
 import { carryOverSettings, type CarriedFile, type CarryOver } from './carry-over.ts';
 import { BACKUP_INFO, BACKUP_MARKER, backupInfoFor, backupInfoJson, backupLabel, type BackupInfo, type DetectedInstallation } from './detect.ts';
@@ -166,9 +166,10 @@ export function planUpgrade(inst: DetectedInstallation, oldRoot: RootFiles, o: U
   if (esp) mounts.push({ device: dev(esp), mountPoint: '/boot/efi', fsType: 'vfat' });
 
   const srRecreated = layout.changes.some((c) => c.role === 'sr' && c.action === 'recreated');
+  const boot = hostBoot(o.media);
   const carryOver = carryOverSettings({
     oldRoot, media: o.media, layout: plan, primaryDisk: inst.disk, backupPartition: dev(backupPart),
-    installationDate: o.installationDate, dom0MemMiB: dom0MemMiB(DEFAULT_BOOT.xen.dom0_mem), srRecreated,
+    installationDate: o.installationDate, dom0MemMiB: dom0MemMiB(boot.xen.dom0_mem), srRecreated,
   });
   if (carryOver.firstBoot === 'pending') notes.push(srRecreated ? 'first boot runs again on the upgraded host, to make the local SR anew' : 'first boot had not run on the old host: it runs on the upgraded one');
   const rootLabel = root.label!;
@@ -176,7 +177,7 @@ export function planUpgrade(inst: DetectedInstallation, oldRoot: RootFiles, o: U
     mode: 'upgrade', disk: inst.disk, installed: inst.product, media: o.media, bootMode, labelSuffix: sfx, layout, backup, fileSystems, mounts, carryOver,
     bootloader: {
       mode: bootMode, disk: inst.disk, rootLabel,
-      grubCfg: grubConfig({ brand: o.media.brand, rootLabel, boot: DEFAULT_BOOT }),
+      grubCfg: grubConfig({ brand: o.media.brand, rootLabel, boot }),
       ...(esp && { efi: { espDevice: dev(esp), espPartition: esp.number, stubCfg: efiStubGrubConfig(rootLabel) } }),
     },
     notes,
@@ -224,6 +225,7 @@ export function formatUpgradePlan(plan: UpgradePlan): string {
   for (const n of plan.carryOver.notCarried) out.push(`  ${n.what}: ${n.why}`);
   const bl = plan.bootloader;
   out.push(`Bootloader: GRUB 2, ${bl.mode === 'bios' ? `i386-pc on ${bl.disk}` : `x86_64-efi on ${bl.efi?.espDevice ?? '?'}`}, root=LABEL=${bl.rootLabel}`);
+  for (const l of bl.grubCfg.split('\n').filter((x) => /^\s*(menuentry|multiboot2|module2)/.test(x))) out.push(`  ${l.trim()}`);
   for (const n of plan.notes) out.push(`Note: ${n}`);
   return out.join('\n') + '\n';
 }

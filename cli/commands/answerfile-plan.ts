@@ -13,6 +13,7 @@ import { parseSize } from '../../disk/size.ts';
 import { loadRecipe } from '../../recipes/load.ts';
 import { parseCmdline } from '../../installer/runtime/cmdline.ts';
 import { formatInstallPlan, installPlanJson, planInstall, type DetectedDisk, type InstallPlan } from '../../installer/runtime/plan.ts';
+import { bootValues } from '../../target/boot-args.ts';
 import { installationDate, randomLabelSuffix } from '../../installer/runtime/unattended.ts';
 
 const DEFAULT_RECIPE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'recipes', 'xenserver-7.1.2.yaml');
@@ -69,12 +70,14 @@ export function planAnswerFile(file: string, o: PlanCommandOptions): InstallPlan
   if (o.disk.length === 0) throw new XsforgeError('no disks given', 'describe the machine with --disk sda:60GB[,sdb:100GB]');
   const cmd = parseCmdline(`install ${o.cmdline ?? ''}${o.disableGpt ? ' disable-gpt' : ''}`);
   if (cmd.errors.length) throw new XsforgeError(`--cmdline: ${cmd.errors.join('; ')}`);
-  const product = loadRecipe(o.recipe ?? DEFAULT_RECIPE).product;
+  const recipe = loadRecipe(o.recipe ?? DEFAULT_RECIPE);
+  const product = recipe.product;
   return planInstall(parsed.config, o.disk, cmd.cmdline, {
     uefi: o.uefi === true,
     labelSuffix: o.labelSuffix ?? randomLabelSuffix(),
     uuids: { installation: randomUUID(), controlDomain: randomUUID(), sr: randomUUID() },
-    product: { brand: product.brand, version: product.version, build_number: product.build_number, platform: { ...product.platform } },
+    // boot: what the recipe's media tell the installer ([xsforge-boot] in .treeinfo)
+    product: { brand: product.brand, version: product.version, build_number: product.build_number, platform: { ...product.platform }, boot: bootValues(recipe.boot) },
     // a fixed salt: the dry run shows the kind of password, the hash is never used
     passwordSalt: 'xsforgedryrun000',
     installationDate: installationDate(new Date()),

@@ -15,6 +15,7 @@ import { requireTool, type ToolName } from '../../core/tools.ts';
 import { parseSize } from '../../disk/size.ts';
 import { InstallLog } from '../../installer/runtime/log.ts';
 import { DISK_IMAGE_FORMATS, buildDiskImage, planDiskImage, type DiskImageFormat } from '../../preinstall/disk-image.ts';
+import { bootValues } from '../../target/boot-args.ts';
 import { loadRecipe } from '../../recipes/load.ts';
 import { planIsoBuild } from '../pipeline.ts';
 import { DEFAULT_RECIPE, epochFor } from '../shared.ts';
@@ -65,7 +66,8 @@ Example:
         throw new XsforgeError(`cannot read the answer file ${o.answerfile}: ${(e as Error).message}`);
       }
       const recipe = loadRecipe(recipePath);
-      const product = { brand: recipe.product.brand, version: recipe.product.version, build_number: recipe.product.build_number, platform: recipe.product.platform };
+      // boot: what the ISO's .treeinfo would tell the installer ([xsforge-boot])
+      const product = { brand: recipe.product.brand, version: recipe.product.version, build_number: recipe.product.build_number, platform: recipe.product.platform, boot: bootValues(recipe.boot) };
       const epoch = epochFor(recipe);
       // the plan first: a bad answer file or a disk too small costs no build
       planDiskImage({ answerFile: { name: o.answerfile, text }, sizeBytes, boot: o.boot, disableGpt: !!o.disableGpt, product, sourceDateEpoch: epoch, ...(o.seed !== undefined ? { seed: o.seed } : {}) });

@@ -18,7 +18,7 @@ import {
   networkConf, resolvConf, type ManagementConfig,
 } from '../../target/host-files.ts';
 import { efiStubGrubConfig, grubConfig } from '../../target/grub.ts';
-import { DEFAULT_BOOT, dom0MemMiB } from '../../target/boot-args.ts';
+import { dom0MemMiB, hostBoot, type BootValues } from '../../target/boot-args.ts';
 
 /** A disk the installer can see (system.ts lists them from sysfs). */
 export interface DetectedDisk {
@@ -36,6 +36,8 @@ export interface ProductInfo {
   version: string;
   build_number: string;
   platform: { name: string; version: string };
+  /** what the installed host boots with, as the install medium names it (absent: target/boot-args.ts DEFAULT_BOOT) */
+  boot?: BootValues;
 }
 
 export interface PlanOptions {
@@ -237,6 +239,7 @@ export function planInstall(config: InstallConfig, disks: DetectedDisk[], cmdlin
   const srDevices = [...(sr ? [dev(sr)] : []), ...localSrDisks(config).filter((d) => d !== config.primaryDisk)];
   const backend = config.networkBackend ?? DEFAULTS.networkBackend;
   const domain = hostname.includes('.') && hostname !== DEFAULTS.hostname ? hostname.slice(hostname.indexOf('.') + 1) : undefined;
+  const hostBootValues = hostBoot(opts.product);
 
   const files: PlannedFile[] = [];
   const file = (path: string, content: string, mode = 0o644) => files.push({ kind: 'file', path, content, mode });
@@ -270,14 +273,14 @@ export function planInstall(config: InstallConfig, disks: DetectedDisk[], cmdlin
     partitionLayout: layout.partitionLayout,
     managementInterface: /^eth\d+$/.test(mgmt.label) ? `xenbr${mgmt.label.slice(3)}` : mgmt.label,
     installationDate: opts.installationDate,
-    dom0MemMiB: dom0MemMiB(DEFAULT_BOOT.xen.dom0_mem),
+    dom0MemMiB: dom0MemMiB(hostBootValues.xen.dom0_mem),
     defaultSrPhysdevs: srDevices,
   }));
   file('etc/xensource/network.conf', networkConf(backend));
   file('etc/firstboot.d/data/management.conf', managementConf(mgmt));
   if (srDevices.length) file('etc/firstboot.d/data/default-storage.conf', defaultStorageConf(srDevices, config.srType, opts.uuids.sr));
   file('etc/firstboot.d/state/pending', '');
-  const grubCfg = grubConfig({ brand: opts.product.brand, rootLabel: root.label!, boot: DEFAULT_BOOT });
+  const grubCfg = grubConfig({ brand: opts.product.brand, rootLabel: root.label!, boot: hostBootValues });
   file('boot/grub/grub.cfg', grubCfg);
   const bootloaderId = 'xenserver';
   if (esp) file(`boot/efi/EFI/${bootloaderId}/grub.cfg`, efiStubGrubConfig(root.label!));

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { quoteArg } from '../../core/errors.ts';
 import type { RepoSource } from '../../answerfiles/model.ts';
-import { parseTreeinfo } from '../../media/treeinfo.ts';
+import { TreeinfoError, bootFromTreeinfo, parseTreeinfo } from '../../media/treeinfo.ts';
+import type { BootValues } from '../../target/boot-args.ts';
 import { FetchError, fetchText, fileUrlPath, findInstallMedium, mountNfs, type FetchEnv } from './fetch.ts';
 
 /** dom0/root.json (contract with the dom0-rootfs stage). */
@@ -156,15 +157,19 @@ export async function extractRoot(env: FetchEnv, src: OpenedSource, rootImage: s
   return { bytes, sha256 };
 }
 
-/** What a medium's .treeinfo says about the release on it ([branding], [build], [platform]; SPEC §1). */
+/**
+ * What a medium's .treeinfo says about the release on it ([branding], [build],
+ * [platform]; SPEC §1) and what the installed host boots with ([xsforge-boot]).
+ */
 export interface MediumProduct {
   brand?: string;
   version?: string;
   build_number?: string;
   platform?: { name: string; version: string };
+  boot?: BootValues;
 }
 
-/** The release named by .treeinfo text; fields the file lacks stay absent. Pure. */
+/** The release named by .treeinfo text; fields the file lacks stay absent. Pure; a bad [xsforge-boot] throws. */
 export function mediumProductFromTreeinfo(text: string, where: string): MediumProduct {
   const sections = parseTreeinfo(text, where);
   const get = (section: string, key: string) => sections.find((s) => s.name === section)?.entries.find(([k]) => k.toLowerCase() === key)?.[1];
@@ -178,28 +183,44 @@ export function mediumProductFromTreeinfo(text: string, where: string): MediumPr
   if (version) out.version = version;
   if (build) out.build_number = build;
   if (platformName && platformVersion) out.platform = { name: platformName, version: platformVersion };
+  const boot = bootFromTreeinfo(sections, where);
+  if (boot) out.boot = boot;
   return out;
 }
 
-/** The opened source's .treeinfo as a MediumProduct; undefined (logged) when it has none or it cannot be read. */
+/**
+ * The opened source's .treeinfo as a MediumProduct; undefined (logged) when it
+ * has none or it cannot be read or parsed. Boot values it names but that cannot
+ * be used stop the install (the host would not boot as the medium says).
+ */
 export async function readSourceProduct(env: FetchEnv, source: Pick<OpenedSource, 'dir' | 'where'>): Promise<MediumProduct | undefined> {
   const where = source.dir ? join(source.dir, '.treeinfo') : `${source.where}/.treeinfo`;
-  try {
-    const text = source.dir ? readFileSync(where, 'utf8') : await fetchText(env, where);
-    return mediumProductFromTreeinfo(text, where);
-  } catch (e) {
+  const skip = (e: unknown) => {
     env.log.detail(`${where}: ${(e as Error).message.split('\n')[0]}`);
     return undefined;
+  };
+  let text: string;
+  try {
+    text = source.dir ? readFileSync(where, 'utf8') : await fetchText(env, where);
+  } catch (e) {
+    return skip(e);
+  }
+  try {
+    return mediumProductFromTreeinfo(text, where);
+  } catch (e) {
+    if (e instanceof TreeinfoError) return skip(e);
+    throw e;
   }
 }
 
 /**
  * The product this install lays down: install.img's identity with the
  * source's release over it (a CU base-install medium names 7.1.3 while the
- * installer program is the same). The brand must match: another product's
+ * installer program is the same), and the boot values it names for the
+ * installed host ([xsforge-boot]). The brand must match: another product's
  * medium is refused before any disk is touched.
  */
-export function productOfSource<T extends { brand: string; version: string; build_number: string; platform: { name: string; version: string } }>(installer: T, medium: MediumProduct | undefined, where: string): T {
+export function productOfSource<T extends { brand: string; version: string; build_number: string; platform: { name: string; version: string } }>(installer: T, medium: MediumProduct | undefined, where: string): T & { boot?: BootValues } {
   if (!medium) return installer;
   if (medium.brand && medium.brand !== installer.brand) {
     throw new FetchError(`The installation source ${where} holds ${medium.brand} ${medium.version ?? ''}`.trimEnd() + `, not ${installer.brand}: this installer cannot install it.`,
@@ -210,5 +231,6 @@ export function productOfSource<T extends { brand: string; version: string; buil
     ...(medium.version && { version: medium.version }),
     ...(medium.build_number && { build_number: medium.build_number }),
     ...(medium.platform && { platform: medium.platform }),
+    ...(medium.boot && { boot: medium.boot }),
   };
 }

@@ -204,6 +204,21 @@ test('grub.cfg: serial default entry with the Xen and dom0 arguments, and a no-s
   assert.not.ok(entries[1]!.includes('com1'));
 });
 
+test('grub.cfg and DOM0_MEM follow the medium\'s boot values; a medium without them gets the defaults', () => {
+  const boot = { serial: { port: 'com2', baud: 57600 }, xen: { dom0_mem: '2048M,max:4G', dom0_max_vcpus: '4', extra: ['loglvl=all'] } };
+  const plan = planInstall(config(BASIC), DISKS, CMD, { ...OPTS, product: { ...PRODUCT, boot } });
+  const cfg = file(plan, 'boot/grub/grub.cfg');
+  assert.is(cfg, grubConfig({ brand: 'XenServer', rootLabel: 'root-abcdef', boot }));
+  assert.ok(cfg.includes('\nserial --unit=1 --speed=57600\n'));
+  assert.ok(cfg.includes('\tmultiboot2 /boot/xen.gz dom0_mem=2048M,max:4G dom0_max_vcpus=4 com2=57600,8n1 console=com2,vga loglvl=all\n'));
+  assert.ok(cfg.includes('\tmultiboot2 /boot/xen.gz dom0_mem=2048M,max:4G dom0_max_vcpus=4 console=vga loglvl=all\n'));
+  assert.match(file(plan, 'etc/xensource-inventory'), /^DOM0_MEM='4096'$/m);
+  assert.match(formatInstallPlan(plan), /multiboot2 \/boot\/xen\.gz dom0_mem=2048M,max:4G dom0_max_vcpus=4 com2=57600,8n1/);
+  const old = planInstall(config(BASIC), DISKS, CMD, OPTS);
+  assert.match(file(old, 'etc/xensource-inventory'), /^DOM0_MEM='1024'$/m);
+  assert.is(file(old, 'boot/grub/grub.cfg'), grubConfig({ brand: 'XenServer', rootLabel: 'root-abcdef', boot: DEFAULT_BOOT }));
+});
+
 test('root password: hash kept, plaintext hashed with SHA-512 crypt, absent locked; shadow line edit', () => {
   const hashed = planInstall(config(`${BASIC}<root-password type="hash">$6$x$abc</root-password>`), DISKS, CMD, OPTS);
   assert.equal(hashed.rootPassword, { kind: 'hash', hash: '$6$x$abc' });

@@ -159,6 +159,14 @@ test('a pattern error says the format in words', () => {
   assert.is(issues[0].message, 'must be 1 to 32 characters from A-Z, 0-9, "_" and "-" (uppercase, e.g. XS712) (got "xs712")');
 });
 
+test('boot.xen.extra words go on the installed host\'s grub.cfg too: GRUB\'s special characters are refused', () => {
+  const ok = write('ok.yaml', variant(['    dom0_max_vcpus: 1-2\n', '    dom0_max_vcpus: 1-2\n    extra: [loglvl=all, "com1=115200,8n1,0x3f8,4"]\n']));
+  assert.equal(loadRecipe(ok).boot.xen.extra, ['loglvl=all', 'com1=115200,8n1,0x3f8,4']);
+  const { issues } = errorsOf(write('r.yaml', variant(['    dom0_max_vcpus: 1-2\n', '    dom0_max_vcpus: 1-2\n    extra: [loglvl=all, "a;reboot"]\n'])));
+  assert.equal(issues.map((i) => [i.line, i.path]), [[31, 'boot.xen.extra[1]']]);
+  assert.match(issues[0]!.message, /installed host's grub\.cfg.*\(got "a;reboot"\)/);
+});
+
 test('all errors are collected, sorted by line, one per line of the message', () => {
   const file = write('r.yaml', variant(
     ['    baud: 115200', '    baud: 300'],

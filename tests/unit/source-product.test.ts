@@ -2,7 +2,11 @@
 // install.img's brand and platform (installer/runtime/source.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mediumProductFromTreeinfo, productOfSource } from '../../installer/runtime/source.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InstallLog } from '../../installer/runtime/log.ts';
+import { mediumProductFromTreeinfo, productOfSource, readSourceProduct } from '../../installer/runtime/source.ts';
 import { banner } from '../../installer/runtime/report.ts';
 import { supportsManagementVlan } from '../../installer/tui/context.ts';
 
@@ -20,6 +24,33 @@ test('a .treeinfo without [branding] or [build] leaves the installer identity as
   assert.equal(medium, {});
   assert.equal(productOfSource({ ...INSTALLER, version: '7.1.2' }, medium, 'u').version, '7.1.2');
   assert.equal(productOfSource(INSTALLER, undefined, 'u'), INSTALLER);
+});
+
+test('the medium\'s [xsforge-boot] goes with the product; older media name none', () => {
+  const text = `${CU_TREEINFO}[xsforge-boot]\ndom0_mem = 4G\ndom0_max_vcpus = 2-8\nserial_port = com2\nserial_baud = 57600\n`;
+  const boot = { serial: { port: 'com2', baud: 57600 }, xen: { dom0_mem: '4G', dom0_max_vcpus: '2-8', extra: [] } };
+  const medium = mediumProductFromTreeinfo(text, '/media/.treeinfo');
+  assert.equal(medium.boot, boot);
+  assert.equal(productOfSource(INSTALLER, medium, '/media').boot, boot);
+  assert.is(productOfSource(INSTALLER, mediumProductFromTreeinfo(CU_TREEINFO, 'u'), 'u').boot, undefined);
+  assert.throws(() => mediumProductFromTreeinfo(text.replace('dom0_mem = 4G', 'dom0_mem = 4 GiB'), '/media/.treeinfo'), /^\/media\/\.treeinfo: \[xsforge-boot\] dom0_mem '4 GiB'/);
+});
+
+test('reading a medium: no .treeinfo or one that is not INI is logged and skipped; a bad [xsforge-boot] stops the install', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xsforge-source-'));
+  try {
+    const logFile = join(dir, 'log');
+    const env = { log: new InstallLog({ line: () => undefined }, logFile), workDir: dir, sysRoot: '/sys', devRoot: '/dev', excludeDisks: [], mounted: [] };
+    const source = { dir, where: dir };
+    assert.is(await readSourceProduct(env, source), undefined);
+    writeFileSync(join(dir, '.treeinfo'), 'not ini\n');
+    assert.is(await readSourceProduct(env, source), undefined);
+    assert.match(readFileSync(logFile, 'utf8'), /\.treeinfo:1: expected "\[section\]"/);
+    writeFileSync(join(dir, '.treeinfo'), `${CU_TREEINFO}[xsforge-boot]\ndom0_mem = 4G\n`);
+    await readSourceProduct(env, source).then(() => assert.unreachable('a bad [xsforge-boot] is refused'), (e: Error) => assert.match(e.message, /\[xsforge-boot\] dom0_max_vcpus is missing/));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('another brand\'s medium is refused with both names', () => {

@@ -1,6 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseTreeinfo, formatTreeinfo, treeinfoGet, TreeinfoError, type TreeinfoSection } from '../../media/treeinfo.ts';
+import { parseTreeinfo, formatTreeinfo, treeinfoGet, TreeinfoError, bootFromTreeinfo, bootTreeinfoSection, type TreeinfoSection } from '../../media/treeinfo.ts';
+import { treeinfoText } from '../../cli/pipeline.ts';
+import { DEFAULT_RECIPE } from '../../cli/shared.ts';
+import { loadRecipe } from '../../recipes/load.ts';
+import { DEFAULT_BOOT, type BootValues } from '../../target/boot-args.ts';
 
 const SPEC_SECTIONS: TreeinfoSection[] = [
   { name: 'platform', entries: [['name', 'XCP'], ['version', '2.2.0']] },
@@ -70,6 +74,32 @@ test('format refuses names, keys and values that would not read back', () => {
     [{ name: 'a', entries: [['k', '1'], ['K', '2']] }],
   ];
   for (const sections of bad) assert.throws(() => formatTreeinfo(sections), (e: unknown) => e instanceof TreeinfoError);
+});
+
+test('[xsforge-boot]: the media carry the recipe\'s Xen values and serial console, not boot.dom0.extra', () => {
+  const recipe = loadRecipe(DEFAULT_RECIPE);
+  const text = treeinfoText({ ...recipe, boot: { ...recipe.boot, dom0: { extra: ['install', 'answerfile=http://h/a.xml'] } } }, ['RPM-GPG-KEY-XS-7']);
+  assert.ok(text.includes('[build]\nnumber = 137272c\n[xsforge-boot]\ndom0_mem = 1024M,max:1024M\ndom0_max_vcpus = 1-2\nserial_port = com1\nserial_baud = 115200\n[keys]\n'), text);
+  assert.not.ok(text.includes('answerfile'));
+  assert.equal(bootFromTreeinfo(parseTreeinfo(text)), DEFAULT_BOOT);
+  const other: BootValues = { serial: { port: 'com2', baud: 57600 }, xen: { dom0_mem: '2048M,max:4G', dom0_max_vcpus: '4', extra: ['loglvl=all', 'dma_bits=32'] } };
+  const section = formatTreeinfo([bootTreeinfoSection(other)]);
+  assert.is(section, '[xsforge-boot]\ndom0_mem = 2048M,max:4G\ndom0_max_vcpus = 4\nxen_extra = loglvl=all dma_bits=32\nserial_port = com2\nserial_baud = 57600\n');
+  assert.equal(bootFromTreeinfo(parseTreeinfo(section)), other);
+});
+
+test('[xsforge-boot]: absent on older media; a missing or malformed value is refused, naming the file and key', () => {
+  assert.is(bootFromTreeinfo(SPEC_SECTIONS), undefined);
+  const good = formatTreeinfo([bootTreeinfoSection(DEFAULT_BOOT)]);
+  const cases: Array<[string, RegExp]> = [
+    [good.replace('dom0_mem = 1024M,max:1024M\n', ''), /^m\/\.treeinfo: \[xsforge-boot\] dom0_mem is missing$/],
+    [good.replace('dom0_mem = 1024M,max:1024M', 'dom0_mem = lots'), /dom0_mem 'lots' is not a Xen dom0_mem value/],
+    [good.replace('dom0_max_vcpus = 1-2', 'dom0_max_vcpus = all'), /dom0_max_vcpus 'all' is not a count N or a range N-M/],
+    [good.replace('serial_port = com1', 'serial_port = ttyS0'), /serial_port 'ttyS0' is not one of com1, com2, com3, com4/],
+    [good.replace('serial_baud = 115200', 'serial_baud = 100'), /serial_baud '100' is not one of 9600/],
+    [good + 'xen_extra = ok=1 a;reboot\n', /xen_extra 'a;reboot' cannot go on the installed host's grub\.cfg/],
+  ];
+  for (const [text, re] of cases) assert.throws(() => bootFromTreeinfo(parseTreeinfo(text), 'm/.treeinfo'), re, text);
 });
 
 test.run();

@@ -9,6 +9,9 @@ import { BACKUP_INFO, BACKUP_MARKER, backupCandidates, describeInstallation, fin
 import { formatRestorePlan, formatUpgradePlan, planReinstallBackup, planUpgrade, type UpgradePlan } from '../../upgrade/plan.ts';
 import { planRestore } from '../../upgrade/restore.ts';
 import { PRODUCT_71, installedRoot, probeOf } from '../lib/upgrade-fixtures.ts';
+import { parseShellVars } from '../../upgrade/model.ts';
+import { DEFAULT_BOOT } from '../../target/boot-args.ts';
+import { grubConfig } from '../../target/grub.ts';
 
 const GiB = 2 ** 30;
 
@@ -50,6 +53,23 @@ test('upgrade of the new layout: backup first, root remade with its old label, s
   const text = formatUpgradePlan(u);
   for (const want of [/^Upgrade plan: XenServer 7\.1\.0 \(build 1000a\) on xenenterprise 2\.2\.0 on \/dev\/sda -> XenServer 7\.1\.2 \(build 137272c\)/, /6 -> 6 partitions/, /local SR:\s+untouched/,
     /3\s+sr\s+kept/, /\/etc\/ssh\/ssh_host_ed25519_key \(\d+ bytes, mode 600\)/, /first boot: done on the old host/, /Not carried:\n/]) assert.match(text, want);
+});
+
+test('the upgraded host boots with the medium\'s values: grub.cfg and DOM0_MEM; older media give the defaults', () => {
+  const before = planLayout({ scheme: 'gpt', diskSectors: 60e9 / 512, diskName: '/dev/sda', guestStorage: true, uefi: false, labelSuffix: 'abcdef', guidSeed: 'a' });
+  const boot = { serial: { port: 'com2', baud: 57600 }, xen: { dom0_mem: '3G', dom0_max_vcpus: '2-4', extra: ['dma_bits=32'] } };
+  const dom0Mem = (u: UpgradePlan) => {
+    const inv = u.carryOver.files.find((f) => f.path === 'etc/xensource-inventory');
+    return parseShellVars(inv?.kind === 'file' ? inv.content : '').get('DOM0_MEM');
+  };
+  const u = planUpgrade(detected(before), installedRoot(), { media: { ...PRODUCT_71, boot }, uefi: false, srHasData: true, installationDate: '2025-06-01 00:00:00' });
+  assert.is(u.bootloader.grubCfg, grubConfig({ brand: 'XenServer', rootLabel: 'root-abcdef', boot }));
+  assert.match(u.bootloader.grubCfg, /multiboot2 \/boot\/xen\.gz dom0_mem=3G dom0_max_vcpus=2-4 com2=57600,8n1 console=com2,vga dma_bits=32\n/);
+  assert.is(dom0Mem(u), '3072');
+  assert.match(formatUpgradePlan(u), /\n  multiboot2 \/boot\/xen\.gz dom0_mem=3G /);
+  const old = upgraded(before, { srHasData: true });
+  assert.is(old.bootloader.grubCfg, grubConfig({ brand: 'XenServer', rootLabel: 'root-abcdef', boot: DEFAULT_BOOT }));
+  assert.is(dom0Mem(old), '1024');
 });
 
 test('upgrade from a newer version is refused before any plan is made', () => {
