@@ -40,13 +40,18 @@ export function mediaProductVersion(r: LoadedRecipe): string {
   return r.updates?.product_version ?? r.product.version;
 }
 
-export function treeinfoText(r: LoadedRecipe, keys: string[] = []): string {
+/**
+ * The media's .treeinfo. `hostBoot: false` leaves [xsforge-boot] out: the
+ * release package's copy names the release only, so a boot value does not
+ * rebuild the product RPMs.
+ */
+export function treeinfoText(r: LoadedRecipe, keys: string[] = [], o: { hostBoot?: boolean } = {}): string {
   return formatTreeinfo([
     { name: 'platform', entries: [['name', r.product.platform.name], ['version', r.product.platform.version]] },
     { name: 'branding', entries: [['name', r.product.brand], ['version', mediaProductVersion(r)]] },
     { name: 'build', entries: [['number', r.product.build_number]] },
     // what the installed host boots with: the installer and the upgrade path read it (media/treeinfo.ts)
-    bootTreeinfoSection(r.boot),
+    ...(o.hostBoot === false ? [] : [bootTreeinfoSection(r.boot)]),
     ...(keys.length ? [{ name: 'keys', entries: keys.map((k, i): [string, string] => [`key${i + 1}`, k]) }] : []),
   ]);
 }
@@ -174,7 +179,7 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
       ...(compiledXen ? { xenEfi: { stage: 'hypervisor', path: 'xen.efi' } } : {}),
     },
     kernel: { release: kernelPkg.name.replace(/^linux-image-/, ''), version: kernelVersion.version, vmlinuz: { stage: 'kernel', path: 'vmlinuz' } },
-    treeinfo,
+    treeinfo: treeinfoText(r, keyFiles, { hostBoot: false }),
     ...(keyStage ? { gpgKey: { name: keyName, file: { stage: 'signing-key', path: keyFiles[0]! } } } : {}),
   });
   if (mediaVersion !== r.product.version) {

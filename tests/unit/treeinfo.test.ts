@@ -81,6 +81,8 @@ test('[xsforge-boot]: the media carry the recipe\'s Xen values and serial consol
   const text = treeinfoText({ ...recipe, boot: { ...recipe.boot, dom0: { extra: ['install', 'answerfile=http://h/a.xml'] } } }, ['RPM-GPG-KEY-XS-7']);
   assert.ok(text.includes('[build]\nnumber = 137272c\n[xsforge-boot]\ndom0_mem = 1024M,max:1024M\ndom0_max_vcpus = 1-2\nserial_port = com1\nserial_baud = 115200\n[keys]\n'), text);
   assert.not.ok(text.includes('answerfile'));
+  // the release package's copy leaves it out: a boot value does not rebuild the RPMs
+  assert.not.ok(treeinfoText(recipe, [], { hostBoot: false }).includes('[xsforge-boot]'));
   assert.equal(bootFromTreeinfo(parseTreeinfo(text)), DEFAULT_BOOT);
   const other: BootValues = { serial: { port: 'com2', baud: 57600 }, xen: { dom0_mem: '2048M,max:4G', dom0_max_vcpus: '4', extra: ['loglvl=all', 'dma_bits=32'] } };
   const section = formatTreeinfo([bootTreeinfoSection(other)]);
