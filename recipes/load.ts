@@ -102,6 +102,7 @@ export function loadRecipe(path: string): LoadedRecipe {
     }
     checkMenu(merged, files, issues);
     checkDom0(merged, files, issues);
+    checkDom0Mem(merged, files, issues);
     const hv = getAt(merged, ['hypervisor']);
     if (hv && typeof hv === 'object') {
       for (const e of hypervisorSectionErrors(hv as HypervisorSection)) issues.push(issueAt(files, e.path.split('.'), e.message));
@@ -285,6 +286,20 @@ function checkDom0(merged: unknown, files: ParsedFile[], issues: RecipeIssue[]):
   if (!(Array.isArray(d.groups) && d.groups.length) && !(Array.isArray(d.packages) && d.packages.length)) {
     issues.push(issueAt(files, ['dom0', 'provider'], 'provider: rpm needs dom0.groups or dom0.packages (what dnf installs)'));
   }
+}
+
+/**
+ * A compiled Xen's built-in dom0_mem (CONFIG_DOM0_MEM) and the boot line's must
+ * agree: the boot line wins on every boot the media set up, so a different
+ * built-in value would only show on a host booted some other way.
+ */
+function checkDom0Mem(merged: unknown, files: ParsedFile[], issues: RecipeIssue[]): void {
+  const built = getAt(merged, ['hypervisor', 'config', 'CONFIG_DOM0_MEM']);
+  const boot = getAt(merged, ['boot', 'xen', 'dom0_mem']);
+  if (built === undefined || typeof boot !== 'string' || String(built) === boot) return;
+  const at = issueAt(files, ['boot', 'xen', 'dom0_mem'], '');
+  issues.push(issueAt(files, ['hypervisor', 'config', 'CONFIG_DOM0_MEM'],
+    `'${String(built)}' disagrees with boot.xen.dom0_mem '${boot}' (${at.file}:${at.line}); give both the same value, or leave CONFIG_DOM0_MEM out`));
 }
 
 function checkPatches(pf: ParsedFile, issues: RecipeIssue[]): void {

@@ -167,6 +167,22 @@ test('boot.xen.extra words go on the installed host\'s grub.cfg too: GRUB\'s spe
   assert.match(issues[0]!.message, /installed host's grub\.cfg.*\(got "a;reboot"\)/);
 });
 
+test('a compiled Xen\'s CONFIG_DOM0_MEM must agree with boot.xen.dom0_mem: line, both fields and values', () => {
+  const source = (value: string) => ['hypervisor:\n  source: debian-package\n  package: xen-hypervisor-4.17-amd64\n', `hypervisor:\n  source: debian-source\n  package: xen\n  config:\n    CONFIG_NR_CPUS: 512\n${value}`] as [string, string];
+  const file = write('r.yaml', variant(source('    CONFIG_DOM0_MEM: 2048M\n')));
+  const { err, issues } = errorsOf(file);
+  assert.equal(issues.map((i) => [i.line, i.path]), [[19, 'hypervisor.config.CONFIG_DOM0_MEM']]);
+  assert.is(err.message, `${file}:19:22: hypervisor.config.CONFIG_DOM0_MEM: '2048M' disagrees with boot.xen.dom0_mem '1024M,max:1024M' (${file}:32); give both the same value, or leave CONFIG_DOM0_MEM out`);
+  // equal strings, and no CONFIG_DOM0_MEM at all, load
+  assert.is(loadRecipe(write('same.yaml', variant(source('    CONFIG_DOM0_MEM: 1024M,max:1024M\n')))).hypervisor.config?.CONFIG_DOM0_MEM, '1024M,max:1024M');
+  assert.is(loadRecipe(write('none.yaml', variant(source('')))).hypervisor.config?.CONFIG_DOM0_MEM, undefined);
+  // the value a recipe extends is checked against the merged boot section, at the file that sets it
+  write('parent.yaml', variant(source('    CONFIG_DOM0_MEM: 1024M,max:1024M\n')));
+  const child = write('child.yaml', 'extends: parent.yaml\nname: child\nboot:\n  xen:\n    dom0_mem: 4G\n');
+  assert.equal(errorsOf(child).issues.map((i) => [i.file.endsWith('parent.yaml'), i.line, i.message.split(' (')[0]]), [[true, 19, "'1024M,max:1024M' disagrees with boot.xen.dom0_mem '4G'"]]);
+  assert.match(errorsOf(child).err.message, /child\.yaml:5\)/);
+});
+
 test('all errors are collected, sorted by line, one per line of the message', () => {
   const file = write('r.yaml', variant(
     ['    baud: 115200', '    baud: 300'],
