@@ -21,10 +21,13 @@ test('static, type-only, side-effect and dynamic relative imports; packages are 
 
 test('the installer runtime closure reaches the pure folders it bundles', () => {
   const files = localImportClosure(join(REPO_ROOT, 'installer/runtime/main.ts')).map((f) => f.slice(REPO_ROOT.length + 1));
-  for (const f of ['installer/runtime/main.ts', 'installer/runtime/packages.ts', 'answerfiles/parse.ts', 'disk/layout.ts', 'repo/verify.ts', 'core/exec.ts']) {
+  for (const f of ['installer/runtime/main.ts', 'installer/runtime/packages.ts', 'answerfiles/parse.ts', 'disk/layout.ts', 'disk/device.ts', 'repo/verify.ts', 'core/exec.ts',
+    'target/host-files.ts', 'target/grub.ts', 'target/boot-args.ts', 'upgrade/plan.ts']) {
     assert.ok(files.includes(f), f);
   }
   assert.not.ok(files.some((f) => f.startsWith('cli/')), 'the CLI is not part of the runtime');
+  // target/ is pure and small: the recipe schema (typebox, ajv) stays out of install.img
+  assert.not.ok(files.some((f) => f.startsWith('recipes/')), 'the recipe loader is not part of the runtime');
   // the host tool table changes with the build's needs; it must not change install.img's key
   assert.not.ok(files.includes('core/tools.ts'), 'core/tools.ts is not in the runtime (findOnPath comes from core/which.ts)');
 });
