@@ -21,7 +21,7 @@ export const GUEST_BANNER = {
 } as const;
 
 /** The steps a FAILED line can name. */
-export const GUEST_STEPS = ['mount', 'modules', 'network', 'dhcp', 'ping', 'poweroff'] as const;
+export const GUEST_STEPS = ['mount', 'modules', 'network', 'dhcp', 'ping', 'report', 'poweroff'] as const;
 export type GuestStep = (typeof GUEST_STEPS)[number];
 
 /** What a console transcript says about one boot of the guest. */

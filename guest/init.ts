@@ -15,7 +15,7 @@ export const GUEST_PATHS = {
 
 /** busybox applets the scripts call (linked as bin/<name>); echo, read, [ are sh built-ins. */
 export const GUEST_APPLETS = [
-  'cat', 'dmesg', 'grep', 'insmod', 'ip', 'ls', 'mkdir', 'mount', 'ping', 'poweroff', 'rm', 'sh', 'sleep', 'tail', 'udhcpc', 'uname', 'usleep',
+  'cat', 'dd', 'dmesg', 'grep', 'insmod', 'ip', 'ls', 'mkdir', 'mount', 'ping', 'poweroff', 'rm', 'sh', 'sleep', 'sync', 'tail', 'udhcpc', 'uname', 'usleep',
 ] as const;
 
 const step = (s: GuestStep) => s;
@@ -30,7 +30,8 @@ export function guestInitScript(): string {
 PATH=/bin
 export PATH
 
-say() { echo "$*" >/dev/console; }
+# every report line also goes to /run/report, which a successful run writes to its disk
+say() { echo "$*" >/dev/console; echo "$*" >>/run/report 2>/dev/null; }
 # $1: the step; $2: a log worth showing (default: the kernel's last messages)
 fail() {
   if [ -n "$2" ] && [ -r "$2" ]; then tail -n 20 "$2" >/dev/console; else dmesg 2>/dev/null | tail -n 20 >/dev/console; fi
@@ -105,6 +106,12 @@ else
 fi
 
 say "${B.done}"
+# the report at the start of the disk, for a supervisor that cannot see the
+# console (libvirt): zero-padded to 4 KiB, flushed before the power goes
+if [ -n "$disk" ]; then
+  dd if=/run/report of="/dev/$disk" bs=4096 count=1 conv=sync,notrunc,fsync 2>/run/dd.log || fail ${step('report')} /run/dd.log
+  sync
+fi
 poweroff -f
 fail ${step('poweroff')}
 `;
@@ -129,6 +136,8 @@ bound|renew)
   echo "$ip" >/run/lease-ip
   echo "$gw" >/run/lease-router
   echo "${B.lease} ip=$ip router=$gw" >/dev/console
+  # /init's report, which a successful run writes to its disk
+  echo "${B.lease} ip=$ip router=$gw" >>/run/report
   ;;
 esac
 exit 0

@@ -66,7 +66,7 @@ function vmOptions(name: string, hostAccess: boolean): VmOptions {
   truncateSync(disk, DISK_BYTES); // sparse
   return {
     netboot: { tftpRoot: tftpRoot(`tftp-${name}`, 'console=ttyS0'), bootfile: 'boot.ipxe', nic: 'virtio-net-pci', hostAccess },
-    extraDisks: [disk],
+    extraDisks: [{ path: disk, writable: true }],
     diskBus: 'virtio',
     memoryMiB: 256,
     cpus: 1,
@@ -177,6 +177,12 @@ test('boots under QEMU (TCG, virtio NIC and disk): UP, DISK vda with its size, L
     assert.equal(report.ping, { ok: true, gateway: '10.0.2.2' });
     assert.ok(report.done);
     assert.is(status, 0, 'QEMU exits by itself (the guest powered off)');
+    // the same report at the start of its disk, for supervisors without its console
+    const head = readFileSync(join(work, 'boot.raw')).subarray(0, 4096).toString('latin1').replace(/\0+$/, '');
+    const onDisk = parseGuestConsole(head);
+    assert.ok(onDisk.done, head);
+    assert.equal(onDisk.lease, report.lease);
+    assert.equal(onDisk.ping, report.ping);
     timings.push(`QEMU boot: /init at ${(tInit / 1000).toFixed(1)} s, DONE at ${(tEnd / 1000).toFixed(1)} s, QEMU gone at ${(tExit / 1000).toFixed(1)} s`);
   });
 });

@@ -166,7 +166,9 @@ test('/init and the udhcpc hook: every banner and step comes from banners.ts, bo
   // the report goes to /dev/console (ttyS0 under QEMU, hvc0 under Xen), and the guest stays up after a failure
   assert.ok(init.includes('>/dev/console'));
   assert.match(init, /while :; do sleep 3600; done/);
-  assert.match(init, /say "XSFORGE-TEST-GUEST-DONE"\npoweroff -f\n/);
+  assert.match(init, /say "XSFORGE-TEST-GUEST-DONE"\n/);
+  // the report reaches the disk (when there is one) before the power goes
+  assert.match(init, /dd if=\/run\/report of="\/dev\/\$disk" [^\n]*conv=sync,notrunc,fsync[^\n]*\n  sync\nfi\npoweroff -f\n/);
   assert.ok(init.includes(`<"/${GUEST_PATHS.moduleList}"`));
   assert.ok(init.includes(`-s /${GUEST_PATHS.udhcpcScript}`));
   // the commands the scripts run are linked (or are sh built-ins)
