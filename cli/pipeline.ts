@@ -207,7 +207,7 @@ export async function planIsoBuild(r: LoadedRecipe, opts: PlanOptions): Promise<
   }
   const rpms = rpmPackagesStage({ name: 'rpms', packages: rpmDefs, deps: rpmDeps });
   // base: what identifies and boots the host; dom0: the rest, recipe packages included
-  const dom0Group = new Set(['xsforge-firstboot', 'xsforge-update', ...extraRpms.map((p) => p.name), ...updatePkgs.map((p) => p.name)]);
+  const dom0Group = new Set(['xsforge-firstboot', 'xsforge-update', 'xsforge-xen-cmdline', ...extraRpms.map((p) => p.name), ...updatePkgs.map((p) => p.name)]);
   const repo = await yumRepoStage({
     // the yum-repo stage keeps the newest build of each name (an update may replace a product package)
     rpms: { stages: { rpms }, ...(updatePkgs.length ? { files: updatePkgs.map((p) => p.file) } : {}) },

@@ -31,12 +31,25 @@ export const DOM0_BASE_PACKAGES = [
   'ca-certificates', 'less', 'procps', 'kmod',
   // the product's own packages are RPMs, installed by the installer from the media's repository
   'rpm',
+  // the toolstack besides xl: libvirt's libxl driver, driven remotely over SSH
+  // (virsh -c xen+ssh://root@HOST/system; virt-ssh-helper is in libvirt-daemon)
+  'libvirt-daemon-system', 'libvirt-daemon-driver-xen', 'libvirt-clients',
 ];
 
-/** Units enabled in the image (the overlay's, and networkd, which first boot configures). */
-export const ENABLED_UNITS = ['xsforge-firstboot.service', 'xsforge-ssh-hostkeys.service', 'systemd-networkd.service'];
-/** An appliance does not fetch package lists on its own. */
-export const DISABLED_UNITS = ['apt-daily.timer', 'apt-daily-upgrade.timer'];
+/**
+ * Units enabled in the image (the overlay's, networkd, which first boot
+ * configures, and libvirt's sockets: libvirtd starts at the first connection,
+ * not at every boot).
+ */
+export const ENABLED_UNITS = [
+  'xsforge-firstboot.service', 'xsforge-ssh-hostkeys.service', 'systemd-networkd.service',
+  'libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket', 'virtlogd.socket', 'virtlockd.socket',
+];
+/**
+ * An appliance does not fetch package lists on its own; libvirtd is socket
+ * activated (disabling the service disables its sockets too: they are enabled after).
+ */
+export const DISABLED_UNITS = ['apt-daily.timer', 'apt-daily-upgrade.timer', 'libvirtd.service'];
 
 /**
  * The first-boot contract with the installer: it writes the data files and
@@ -150,8 +163,8 @@ export async function buildDom0Rootfs(p: Dom0RootfsParams): Promise<Dom0RootInfo
   progress('overlay and identity');
   await writeIdentity(root, p.product);
   await copyOverlay(OVERLAY_DIR, root);
-  await p.run(['chroot', root, 'systemctl', 'enable', ...ENABLED_UNITS]);
   await p.run(['chroot', root, 'systemctl', 'disable', ...DISABLED_UNITS]);
+  await p.run(['chroot', root, 'systemctl', 'enable', ...ENABLED_UNITS]);
 
   const boot = await bootLinks(root);
 

@@ -87,6 +87,8 @@ const FIRSTBOOT_UNITS = FIRSTBOOT_FILES.filter((f) => f.path.endsWith('.service'
 
 /** Scripts that run on installed hosts (host-tools/ in this tree). */
 export const HOST_TOOLS_DIR = join(dirname(dirname(fileURLToPath(import.meta.url))), 'host-tools');
+/** The product's path of the boot-argument tool (seed: /opt/xensource/libexec/xen-cmdline --set-xen dma_bits=32). */
+export const XEN_CMDLINE_PATH = '/opt/xensource/libexec/xen-cmdline';
 /** Where xsforge-update keeps its state on a host (SPEC section 6). */
 export const UPDATE_STATE_DIRS = ['/var/update', '/var/update/applied', '/var/update/staged'];
 
@@ -184,6 +186,20 @@ export function productRpmSpecs(input: ProductRpmInput): RpmPackageDef[] {
     requires: [productReq],
     files: [{ from: join(input.hostToolsDir ?? HOST_TOOLS_DIR, 'xsforge-update'), to: '/usr/sbin/xsforge-update', mode: 0o755 }],
     dirs: UPDATE_STATE_DIRS,
+  });
+
+  out.push({
+    ...empty,
+    name: 'xsforge-xen-cmdline',
+    version: input.productVersion,
+    release,
+    summary: `Changes the Xen and dom0 boot arguments of ${productId} hosts`,
+    license: productLicense,
+    arch: 'noarch',
+    description: 'xen-cmdline --get-xen/--set-xen/--delete-xen (and -dom0): edits every entry of the installed GRUB configuration and records the change so that an upgrade keeps it.',
+    requires: [productReq],
+    files: [{ from: join(input.hostToolsDir ?? HOST_TOOLS_DIR, 'xen-cmdline'), to: XEN_CMDLINE_PATH, mode: 0o755 }],
+    dirs: [],
   });
 
   if (input.gpgKey) {

@@ -40,10 +40,10 @@ test('unsigned build: dnf with only the ISO as repository resolves @xenserver_do
   const { iso } = await buildRecipe(DEFAULT_RECIPE, { output: join(work, 'out') });
   const repo = join(work, 'media');
   await repoFromIso(iso, repo);
-  const product = ['dom0-base-debian', 'kernel', 'xenserver-hypervisor', 'xenserver-release', 'xsforge-firstboot', 'xsforge-update'];
+  const product = ['dom0-base-debian', 'kernel', 'xenserver-hypervisor', 'xenserver-release', 'xsforge-firstboot', 'xsforge-update', 'xsforge-xen-cmdline'];
   assert.equal(await dnfResolve(work, repo, ['xenserver_base', 'xenserver_dom0']), product);
   // dnf does not follow <groupreq>: @xenserver_dom0 alone brings what its packages require
-  assert.equal(await dnfResolve(work, repo, ['xenserver_dom0']), ['dom0-base-debian', 'xenserver-release', 'xsforge-firstboot', 'xsforge-update']);
+  assert.equal(await dnfResolve(work, repo, ['xenserver_dom0']), ['dom0-base-debian', 'xenserver-release', 'xsforge-firstboot', 'xsforge-update', 'xsforge-xen-cmdline']);
   const v = await verifyRepository(repo);
   assert.equal([v.packages, v.damaged, v.metadataOk, v.signature.status], [product.length, [], true, 'missing']);
   const release = readdirSync(join(repo, 'Packages')).find((f) => f.startsWith('xenserver-release-'))!;

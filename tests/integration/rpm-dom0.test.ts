@@ -81,7 +81,7 @@ test('archive: busybox userland, boot links resolving to the packages\' files, n
 
 test('rpm database at /var/lib/rpm lists the groups\' packages, with install times from SOURCE_DATE_EPOCH, and verifies', async () => {
   const qa = parseRpmQa((await run(['rpm', '--root', tree, '--dbpath', RPM_DB_PATH, '--query', '--all', '--queryformat', RPM_QA_FORMAT])).stdout);
-  assert.equal(qa.map((x) => x.name), ['busybox', 'dom0-initrd', 'filesystem', 'kernel', 'xenserver-hypervisor', 'xenserver-release', 'xsforge-firstboot', 'xsforge-update']);
+  assert.equal(qa.map((x) => x.name), ['busybox', 'dom0-initrd', 'filesystem', 'kernel', 'xenserver-hypervisor', 'xenserver-release', 'xsforge-firstboot', 'xsforge-update', 'xsforge-xen-cmdline']);
   assert.equal(info.packages, qa.map((x) => ({ name: x.name, version: `${x.version}.${x.arch}` })));
   assert.ok(qa.every((x) => x.installTid === EPOCH), JSON.stringify(qa));
   assert.equal(qa.map((x) => x.installTime).sort(), qa.map((_, i) => EPOCH + i), 'rpm numbers install times from the epoch');

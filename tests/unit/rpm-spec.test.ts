@@ -151,7 +151,7 @@ test('the product package set: names, capabilities, files and sources', () => {
   });
   assert.equal(specs.map((s) => `${s.name}-${s.version}-${s.release}.${s.arch}`), [
     'xenserver-hypervisor-4.17.5-137272c.x86_64', 'kernel-6.1.119-1.x86_64', 'xenserver-release-7.1.2-137272c.noarch',
-    'xsforge-firstboot-7.1.2-137272c.noarch', 'xsforge-update-7.1.2-137272c.noarch', 'xenserver-gpg-keys-7.1.2-137272c.noarch',
+    'xsforge-firstboot-7.1.2-137272c.noarch', 'xsforge-update-7.1.2-137272c.noarch', 'xsforge-xen-cmdline-7.1.2-137272c.noarch', 'xenserver-gpg-keys-7.1.2-137272c.noarch',
   ]);
   const by = Object.fromEntries(specs.map((s) => [s.name, s]));
   assert.equal(by['xenserver-hypervisor'].provides, ['xen-hypervisor = 4.17.5']);
@@ -192,7 +192,7 @@ test('the product package set: names, capabilities, files and sources', () => {
     kernel: { release: '6.1.0-28-amd64', version: '6.1.119', vmlinuz: '/x/vmlinuz', modules: [{ from: '/x/m/e1000.ko', path: 'kernel/drivers/net/e1000.ko' }] },
     treeinfo: '[platform]', firstbootOverlayDir: '/elsewhere',
   });
-  assert.equal(noKey.map((s) => s.name), ['my-product-hypervisor', 'kernel', 'my-product-release', 'xsforge-firstboot', 'xsforge-update']);
+  assert.equal(noKey.map((s) => s.name), ['my-product-hypervisor', 'kernel', 'my-product-release', 'xsforge-firstboot', 'xsforge-update', 'xsforge-xen-cmdline']);
   assert.equal(noKey[0].files.map((f) => f.to), ['/boot/xen-4.17.5.gz', '/boot/xen-4.17.5.efi']);
   assert.equal(noKey[1].files.map((f) => f.to), ['/boot/vmlinuz-6.1.0-28-amd64', '/lib/modules/6.1.0-28-amd64/kernel/drivers/net/e1000.ko']);
   assert.equal(noKey[1].dirs, ['/lib/modules/6.1.0-28-amd64']);
