@@ -66,6 +66,9 @@ export const HOST_TOOLS = {
   umount: { command: 'umount', debianPackage: 'mount', purpose: 'unmounting what a killed chroot build left in its scratch directory' },
   mount: { command: 'mount', debianPackage: 'mount', purpose: 'a small tmpfs as a full disk (cache fault tests)' },
   dd: { command: 'dd', debianPackage: 'coreutils', purpose: 'filling a full disk (cache fault tests)' },
+  virsh: { command: 'virsh', debianPackage: 'libvirt-clients', purpose: 'driving an installed host\'s libvirt over xen+ssh:// (tests)' },
+  ssh: { command: 'ssh', debianPackage: 'openssh-client', purpose: 'commands on an installed host, and libvirt\'s transport (tests)' },
+  'ssh-keygen': { command: 'ssh-keygen', debianPackage: 'openssh-client', purpose: 'a key pair for the installed host\'s root (tests)' },
 } as const satisfies Record<string, HostTool>;
 
 // run()'s missing-tool errors name the package to install
