@@ -7,7 +7,7 @@ DEBIAN_DEPS = xorriso isolinux syslinux-common pxelinux mtools dosfstools grub-c
   grub-efi-amd64-bin mmdebstrap cpio zstd xz-utils qemu-system-x86 ovmf apt dpkg e2fsprogs \
   gdisk fdisk rpm rpm2cpio createrepo-c dnf gnupg gpgv dpkg-dev gcc make binutils patch \
   bison flex python3 dnsmasq-base curl libc6-dev bzip2 qemu-utils kmod chromium \
-  libvirt-clients openssh-client
+  libvirt-clients openssh-client grub-pc-bin
 
 .PHONY: iso test test-unit test-matrix deps npm-deps debian-deps typecheck bench clean
 

@@ -82,6 +82,7 @@ export const HOST_DATA_PACKAGES: Record<string, { paths: string[]; purpose: stri
   'syslinux-common': { paths: ['/usr/lib/syslinux/modules/bios/mboot.c32'], purpose: 'mboot.c32, menu.c32 and libraries' },
   pxelinux: { paths: ['/usr/lib/PXELINUX/pxelinux.0'], purpose: 'PXE boot loader copies on the media' },
   'grub-efi-amd64-bin': { paths: ['/usr/lib/grub/x86_64-efi/multiboot2.mod'], purpose: 'GRUB EFI modules' },
+  'grub-pc-bin': { paths: ['/usr/lib/grub/i386-pc/normal.mod'], purpose: 'GRUB BIOS modules: the installer\'s grub-install runs on this host in the install-exec and upgrade-exec tests' },
   ovmf: { paths: ['/usr/share/OVMF/OVMF_CODE_4M.fd'], purpose: 'UEFI firmware for boot tests' },
 };
 
