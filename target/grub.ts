@@ -3,12 +3,15 @@
 // by an upgrade; a restore keeps the restored root's own. Pure: values in, text out.
 import { XsforgeError } from '../core/errors.ts';
 import { HOST_ARG_PATTERN, hostBootLine, serialUnit, type BootValues } from './boot-args.ts';
+import { applyCmdlineEdits, type CmdlineEdit } from './xen-cmdline.ts';
 
 export interface GrubConfigOptions {
   brand: string;
   rootLabel: string;
   /** the recipe's serial console and Xen values, as the install medium names them */
   boot: BootValues;
+  /** what the administrator changed with xen-cmdline on the old host (an upgrade keeps it) */
+  edits?: readonly CmdlineEdit[];
   timeoutSeconds?: number;
 }
 
@@ -23,6 +26,9 @@ export function grubConfig(o: GrubConfigOptions): string {
   const dom0Common = [`root=LABEL=${o.rootLabel}`, 'ro', 'net.ifnames=0'];
   const entry = (title: string, serial: boolean) => {
     const line = hostBootLine(o.boot, serial);
+    const xen = applyCmdlineEdits(line.xen, o.edits ?? [], 'xen');
+    // the tool edits the whole module2 line, root= included
+    const dom0 = applyCmdlineEdits([...dom0Common, ...line.dom0], o.edits ?? [], 'dom0');
     // host-tools/xen-cmdline edits these lines word by word: no quoting here
     for (const a of line.xen) if (!HOST_ARG.test(a)) throw new XsforgeError(`Xen argument '${a}' cannot go on the installed host's grub.cfg (${HOST_ARG_PATTERN})`);
     return [
@@ -31,8 +37,8 @@ export function grubConfig(o: GrubConfigOptions): string {
       '\tinsmod part_msdos',
       '\tinsmod ext2',
       `\tsearch --no-floppy --label --set=root ${o.rootLabel}`,
-      `\tmultiboot2 /boot/xen.gz ${line.xen.join(' ')}`,
-      `\tmodule2 /boot/vmlinuz ${[...dom0Common, ...line.dom0].join(' ')}`,
+      `\tmultiboot2 /boot/xen.gz ${xen.join(' ')}`.trimEnd(),
+      `\tmodule2 /boot/vmlinuz ${dom0.join(' ')}`.trimEnd(),
       '\tmodule2 /boot/initrd.img',
       '}',
     ];

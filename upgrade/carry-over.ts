@@ -11,6 +11,7 @@
 // fstab line for an ext SR, state/done) is what an upgraded host must have again.
 import type { LayoutPlan } from '../disk/layout.ts';
 import { fstab, inventoryFile, shellAssign } from '../target/host-files.ts';
+import { XEN_CMDLINE_CONF } from '../target/xen-cmdline.ts';
 import { INVENTORY_PATH, UpgradeError, fileText, isSymlink, parseShellVars, type MediaProduct, type RootFiles } from './model.ts';
 
 export type CarriedFile =
@@ -69,6 +70,8 @@ const VERBATIM: { path: string; what: string; mode: number }[] = [
   { path: '/etc/timezone', what: 'timezone', mode: 0o644 },
   { path: '/etc/machine-id', what: 'machine id (systemd-networkd derives the DHCP client id from it: the host keeps its lease)', mode: 0o444 },
   { path: '/etc/xensource/network.conf', what: 'network backend', mode: 0o644 },
+  // applied to the new GRUB entries too (upgrade/plan.ts)
+  { path: XEN_CMDLINE_CONF, what: 'boot arguments changed with xen-cmdline', mode: 0o644 },
   { path: FIRSTBOOT.managementConf, what: 'management interface (first-boot data)', mode: 0o644 },
   { path: FIRSTBOOT.storageConf, what: 'local SR devices and type (first-boot data)', mode: 0o644 },
   // what a product host records besides (xapi's pool membership and state); absent on xsforge's dom0
@@ -81,7 +84,15 @@ const VERBATIM: { path: string; what: string; mode: number }[] = [
 const LOCAL_SR_CONF = FIRSTBOOT.localSrConf;
 const SSH_KEY = /^\/etc\/ssh\/ssh_host_[a-z0-9]+_key(\.pub)?$/;
 const CHRONY_SOURCES = /^\/etc\/chrony\/sources\.d\/[^/]+\.sources$/;
-const NETWORKD_FILE = /^\/etc\/systemd\/network\/[^/]+\.network$/;
+// the management bridge is a .netdev (and its VLAN, if any) plus .network files
+const NETWORKD_FILE = /^\/etc\/systemd\/network\/[^/]+\.net(work|dev)$/;
+/**
+ * libvirt's definitions: VMs (libxl), storage pools, networks, and their
+ * autostart links. One pattern a directory: the runtime lists each pattern's
+ * literal directory (installer/runtime/upgrade.ts readRootFiles).
+ */
+const LIBVIRT_FILES = ['libxl', 'libxl\\/autostart', 'storage', 'storage\\/autostart', 'qemu\\/networks', 'qemu\\/networks\\/autostart']
+  .map((d) => new RegExp(`^\\/etc\\/libvirt\\/${d}\\/[^/]+\\.xml$`));
 
 /** Exact paths the runtime reads from the old root for carryOverSettings. */
 export const CARRY_OVER_PATHS = [
@@ -89,7 +100,7 @@ export const CARRY_OVER_PATHS = [
   ...VERBATIM.map((v) => v.path),
 ];
 /** Patterns of paths to read (list the directories /etc/ssh, /etc/chrony/sources.d, /etc/systemd/network). */
-export const CARRY_OVER_PATTERNS = [SSH_KEY, CHRONY_SOURCES, NETWORKD_FILE];
+export const CARRY_OVER_PATTERNS = [SSH_KEY, CHRONY_SOURCES, NETWORKD_FILE, ...LIBVIRT_FILES];
 
 /** Inventory keys the new media sets; every other key of the old inventory is carried. */
 const NEW_INVENTORY_KEYS = new Set([
@@ -168,6 +179,14 @@ export function carryOverSettings(input: CarryOverInput): CarryOver {
   for (const p of keys.filter((k) => CHRONY_SOURCES.test(k))) files.push({ kind: 'file', path: rel(p), content: text(p) ?? '', mode: 0o644 });
   if (!keys.some((k) => CHRONY_SOURCES.test(k))) notCarried.push({ what: 'NTP servers', why: 'no /etc/chrony/sources.d/*.sources in the old root: chrony keeps its default pool' });
   for (const p of keys.filter((k) => NETWORKD_FILE.test(k))) files.push({ kind: 'file', path: rel(p), content: text(p) ?? '', mode: 0o644 });
+
+  // VMs, the local SR's pool and the bridge's network as libvirt knows them
+  const libvirt = keys.filter((k) => LIBVIRT_FILES.some((re) => re.test(k)));
+  for (const p of libvirt) {
+    const v = old[p]!;
+    if (isSymlink(v)) files.push({ kind: 'symlink', path: rel(p), target: v.symlink });
+    else files.push({ kind: 'file', path: rel(p), content: typeof v === 'string' ? v : Buffer.from(v).toString('utf8'), mode: 0o600 });
+  }
 
   // SSH host keys: clients keep trusting the host; private keys stay 0600.
   const sshKeys = keys.filter((k) => SSH_KEY.test(k));

@@ -10,9 +10,10 @@ import { planUpgradeLayout, type UpgradeLayoutPlan } from '../disk/upgrade-layou
 import { partitionDevice } from '../disk/device.ts';
 import { dom0MemMiB, hostBoot } from '../target/boot-args.ts';
 import { efiStubGrubConfig, grubConfig } from '../target/grub.ts';
+import { XEN_CMDLINE_CONF, XenCmdlineConfError, applyCmdlineEdits, parseXenCmdlineConf, type CmdlineEdit } from '../target/xen-cmdline.ts';
 import { carryOverSettings, type CarriedFile, type CarryOver } from './carry-over.ts';
 import { BACKUP_INFO, BACKUP_MARKER, backupInfoFor, backupInfoJson, backupLabel, type BackupInfo, type DetectedInstallation } from './detect.ts';
-import { UpgradeError, describeProduct, type InstalledProduct, type MediaProduct, type RootFiles } from './model.ts';
+import { UpgradeError, describeProduct, fileText, type InstalledProduct, type MediaProduct, type RootFiles } from './model.ts';
 import type { RestorePlan } from './restore.ts';
 import { checkUpgrade } from './version.ts';
 
@@ -167,9 +168,13 @@ export function planUpgrade(inst: DetectedInstallation, oldRoot: RootFiles, o: U
 
   const srRecreated = layout.changes.some((c) => c.role === 'sr' && c.action === 'recreated');
   const boot = hostBoot(o.media);
+  const edits = xenCmdlineEdits(oldRoot);
+  if (edits.length) notes.push(`boot arguments changed with xen-cmdline are kept: ${edits.map((e) => `${e.target} ${e.op} ${e.arg}`).join(', ')}`);
+  // the inventory's DOM0_MEM follows what the host really boots with
+  const dom0Mem = applyCmdlineEdits([`dom0_mem=${boot.xen.dom0_mem}`], edits, 'xen').find((w) => w.startsWith('dom0_mem='))?.slice('dom0_mem='.length);
   const carryOver = carryOverSettings({
     oldRoot, media: o.media, layout: plan, primaryDisk: inst.disk, backupPartition: dev(backupPart),
-    installationDate: o.installationDate, dom0MemMiB: dom0MemMiB(boot.xen.dom0_mem), srRecreated,
+    installationDate: o.installationDate, dom0MemMiB: dom0MemMiB(dom0Mem ?? boot.xen.dom0_mem), srRecreated,
   });
   if (carryOver.firstBoot === 'pending') notes.push(srRecreated ? 'first boot runs again on the upgraded host, to make the local SR anew' : 'first boot had not run on the old host: it runs on the upgraded one');
   const rootLabel = root.label!;
@@ -177,11 +182,25 @@ export function planUpgrade(inst: DetectedInstallation, oldRoot: RootFiles, o: U
     mode: 'upgrade', disk: inst.disk, installed: inst.product, media: o.media, bootMode, labelSuffix: sfx, layout, backup, fileSystems, mounts, carryOver,
     bootloader: {
       mode: bootMode, disk: inst.disk, rootLabel,
-      grubCfg: grubConfig({ brand: o.media.brand, rootLabel, boot }),
+      grubCfg: grubConfig({ brand: o.media.brand, rootLabel, boot, edits }),
       ...(esp && { efi: { espDevice: dev(esp), espPartition: esp.number, stubCfg: efiStubGrubConfig(rootLabel) } }),
     },
     notes,
   };
+}
+
+/** The old host's xen-cmdline record; a record the tool never writes stops the upgrade before anything is touched. */
+function xenCmdlineEdits(oldRoot: RootFiles): CmdlineEdit[] {
+  const text = fileText(oldRoot, XEN_CMDLINE_CONF);
+  if (text === undefined) return [];
+  try {
+    return parseXenCmdlineConf(text);
+  } catch (e) {
+    if (e instanceof XenCmdlineConfError) {
+      throw new UpgradeError(`The old root's ${e.message}; nothing was written.`, `fix or remove ${XEN_CMDLINE_CONF} on the host (xen-cmdline writes it), then upgrade again`);
+    }
+    throw e;
+  }
 }
 
 function changeLines(changes: UpgradeLayoutPlan['changes']): string[] {

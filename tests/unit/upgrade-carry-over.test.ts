@@ -55,6 +55,32 @@ test('hostname, DNS, NTP, timezone, management interface, SR records, ssh host k
   }
 });
 
+test('the management bridge (.netdev and .network files), libvirt\'s VMs, pool and network with their autostart links, and the xen-cmdline record are carried', () => {
+  const extra = {
+    '/etc/systemd/network/10-xsforge-xenbr0.netdev': '[NetDev]\nName=xenbr0\nKind=bridge\n',
+    '/etc/systemd/network/10-xsforge-xenbr0.network': '[Match]\nName=xenbr0\n\n[Network]\nDHCP=ipv4\n',
+    '/etc/systemd/network/11-xsforge-xenbr0.42.netdev': '[NetDev]\nName=xenbr0.42\nKind=vlan\n',
+    '/etc/libvirt/libxl/vm1.xml': "<domain type='xen'><name>vm1</name></domain>\n",
+    '/etc/libvirt/libxl/autostart/vm1.xml': { symlink: '/etc/libvirt/libxl/vm1.xml' },
+    '/etc/libvirt/storage/local-sr.xml': "<pool type='logical'><name>local-sr</name></pool>\n",
+    '/etc/libvirt/storage/autostart/local-sr.xml': { symlink: '/etc/libvirt/storage/local-sr.xml' },
+    '/etc/libvirt/qemu/networks/default.xml': "<network><name>default</name><bridge name='xenbr0'/></network>\n",
+    '/etc/libvirt/qemu/networks/autostart/default.xml': { symlink: '/etc/libvirt/qemu/networks/default.xml' },
+    '/etc/libvirt/libvirtd.conf': 'not a definition\n',
+    '/etc/xensource/xen-cmdline.conf': 'xen set dma_bits=32\n',
+  };
+  const old = { ...installedRoot(), ...extra };
+  const c = carryOverSettings(input({ oldRoot: old }));
+  for (const [p, v] of Object.entries(extra)) {
+    const got = c.files.find((f) => f.path === p.slice(1));
+    if (p.endsWith('libvirtd.conf')) { assert.is(got, undefined, 'libvirt\'s own configuration is the new version\'s'); continue; }
+    assert.ok(CARRY_OVER_PATHS.includes(p) || CARRY_OVER_PATTERNS.some((r) => r.test(p)), `the runtime reads ${p}`);
+    if (typeof v === 'string') assert.equal(got && got.kind === 'file' ? got.content : undefined, v, p);
+    else assert.equal(got, { kind: 'symlink', path: p.slice(1), target: v.symlink }, p);
+  }
+  assert.is(file(c.files, 'etc/libvirt/libxl/vm1.xml')!.mode, 0o600);
+});
+
 test('first boot does not run again on an upgraded host; it does when it had not run, or when the SR is made anew', () => {
   const done = carryOverSettings(input());
   assert.is(done.firstBoot, 'done');

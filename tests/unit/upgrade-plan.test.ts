@@ -72,6 +72,22 @@ test('the upgraded host boots with the medium\'s values: grub.cfg and DOM0_MEM; 
   assert.is(dom0Mem(old), '1024');
 });
 
+test('xen-cmdline changes survive the upgrade: both new GRUB entries, the inventory\'s DOM0_MEM, the record itself; a bad record stops the plan', () => {
+  const before = planLayout({ scheme: 'gpt', diskSectors: 60e9 / 512, diskName: '/dev/sda', guestStorage: true, uefi: false, labelSuffix: 'abcdef', guidSeed: 'a' });
+  const record = '# Boot arguments changed on this host with xen-cmdline\nxen set dom0_mem=2048M,max:2048M\nxen set dma_bits=32\nxen delete dom0_max_vcpus\ndom0 set quiet\n';
+  const root = { ...installedRoot(), '/etc/xensource/xen-cmdline.conf': record };
+  const u = planUpgrade(detected(before), root, { media: PRODUCT_71, uefi: false, srHasData: true, installationDate: '2025-06-01 00:00:00' });
+  const xen = [...u.bootloader.grubCfg.matchAll(/multiboot2 \/boot\/xen\.gz (.*)/g)].map((m) => m[1]);
+  assert.equal(xen, ['dom0_mem=2048M,max:2048M com1=115200,8n1 console=com1,vga dma_bits=32', 'dom0_mem=2048M,max:2048M console=vga dma_bits=32']);
+  assert.ok([...u.bootloader.grubCfg.matchAll(/module2 \/boot\/vmlinuz (.*)/g)].every((m) => m[1]!.endsWith(' quiet')));
+  const inv = u.carryOver.files.find((f) => f.path === 'etc/xensource-inventory');
+  assert.match(inv?.kind === 'file' ? inv.content : '', /^DOM0_MEM='2048'$/m);
+  assert.ok(u.carryOver.files.some((f) => f.path === 'etc/xensource/xen-cmdline.conf' && f.kind === 'file' && f.content === record), 'the record is carried for the next upgrade');
+  assert.ok(u.notes.some((n) => n.includes('xen set dma_bits=32')), u.notes.join('\n'));
+  assert.throws(() => planUpgrade(detected(before), { ...root, '/etc/xensource/xen-cmdline.conf': 'xen set dom0_mem=1G\nxen frob x\n' },
+    { media: PRODUCT_71, uefi: false, srHasData: true, installationDate: '2025-06-01 00:00:00' }), /xen-cmdline\.conf line 2: .*nothing was written/);
+});
+
 test('upgrade from a newer version is refused before any plan is made', () => {
   const before = planLayout({ scheme: 'gpt', diskSectors: 60e9 / 512, diskName: '/dev/sda', guestStorage: true, uefi: false, labelSuffix: 'abcdef', guidSeed: 'a' });
   assert.throws(() => upgraded(before, { srHasData: true, version: '8.0.0' }), /^Upgrading from a newer version is not possible/);
