@@ -69,7 +69,9 @@ function adminInterface(a: AdminInterface): string[] {
   if ((a.proto === 'static') !== (a.ipv4 !== undefined)) throw new AnswerFileGenerateError('ipv4 settings go with proto static, and only with it');
   if ((a.protov6 === 'static') !== (a.ipv6 !== undefined)) throw new AnswerFileGenerateError('ipv6 settings go with protov6 static, and only with it');
   if (a.ipv4?.gateway === '' || a.ipv6?.gateway === '') throw new AnswerFileGenerateError('an absent gateway is undefined, not empty');
-  const attrs: Attrs = [['name', a.name], ['hwaddr', a.hwaddr], ['proto', a.proto], ['protov6', a.protov6 === 'none' ? undefined : a.protov6]];
+  if (a.vlan !== undefined && !(Number.isInteger(a.vlan) && a.vlan >= 1 && a.vlan <= 4094)) throw new AnswerFileGenerateError(`VLAN ${a.vlan} is not 1-4094`);
+  const attrs: Attrs = [['name', a.name], ['hwaddr', a.hwaddr], ['proto', a.proto], ['protov6', a.protov6 === 'none' ? undefined : a.protov6],
+    ['vlan', a.vlan === undefined ? undefined : String(a.vlan)]];
   const children: string[] = [];
   if (a.ipv4) {
     children.push(element('ipaddr', [], nonEmpty('ipv4 address', a.ipv4.address), '    '));

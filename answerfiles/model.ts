@@ -57,6 +57,8 @@ export interface AdminInterface {
   protov6: Ipv6Proto;
   /** Present exactly when protov6 is 'static'; address is `addr/prefix`. */
   ipv6?: { address: string; gateway?: string };
+  /** `vlan="N"` (1-4094): the management network is tagged; the host's address goes on xenbrN.<vlan> */
+  vlan?: number;
 }
 
 export interface RootPassword {
@@ -170,6 +172,7 @@ export const DEFAULTS = {
 
 /** The product's own texts, for the parser and for the installer runtime. */
 export const MESSAGES = {
+  badVlan: (v: string) => `<admin-interface vlan="${v}">: a VLAN ID is a number from 1 to 4094`,
   unsupportedNetworkBackend: (v: string) => `<network-backend> '${v}' is not supported: this product's dom0 has no Open vSwitch; use bridge (the default), which puts the management interface and the guests on the Linux bridge xenbrN`,
   malformed: 'Answerfile is incorrectly formatted.',
   generatorMalformed: 'Generator script returned incorrectly formatted output.',

@@ -253,6 +253,13 @@ function readAdminInterface(r: Reader): AdminInterface | undefined {
     const gateway = child(['gatewayv6'], true);
     if (address && gateway !== undefined) ipv6 = { address, ...(gateway !== '' && { gateway }) };
   }
+  // read directly: attributeOf treats vlan="" as absent, which would drop it silently
+  const vlanAttr = el.attrs['vlan'];
+  let vlan: number | undefined;
+  if (vlanAttr !== undefined) {
+    if (/^\d{1,4}$/.test(vlanAttr) && Number(vlanAttr) >= 1 && Number(vlanAttr) <= 4094) vlan = Number(vlanAttr);
+    else { r.error(MESSAGES.badVlan(vlanAttr), el); ok = false; }
+  }
   if (ok && proto === 'none' && protov6 === 'none') {
     r.error(MESSAGES.adminInterfaceNeedsIp, el);
     ok = false;
@@ -260,7 +267,7 @@ function readAdminInterface(r: Reader): AdminInterface | undefined {
   if (!ok) return undefined;
   return {
     ...(name !== undefined && { name }), ...(hwaddr !== undefined && { hwaddr }),
-    proto, ...(ipv4 && { ipv4 }), protov6, ...(ipv6 && { ipv6 }),
+    proto, ...(ipv4 && { ipv4 }), protov6, ...(ipv6 && { ipv6 }), ...(vlan !== undefined && { vlan }),
   };
 }
 

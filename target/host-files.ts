@@ -50,13 +50,36 @@ export function inventoryFile(v: InventoryValues): string {
   return lines.map(([k, val]) => shellAssign(k, val)).join('\n') + '\n';
 }
 
-export type ManagementConfig =
-  | { label: string; mode: 'dhcp' }
-  | { label: string; mode: 'static'; ip: string; netmask: string; gateway?: string; dns: string[]; domain?: string };
+/**
+ * The bridge the management NIC becomes a port of (the product's names: ethN ->
+ * xenbrN; any other name -> xenbr0). The inventory's MANAGEMENT_INTERFACE and
+ * first boot's bridge (management.conf BRIDGE) both come from here.
+ */
+export function managementBridge(label: string): string {
+  const m = /^eth(\d+)$/.exec(label);
+  return m ? `xenbr${m[1]}` : 'xenbr0';
+}
 
-/** /etc/firstboot.d/data/management.conf (DNS and DOMAIN only for static, as the product writes them). */
+interface ManagementCommon {
+  /** the NIC, e.g. eth0 */
+  label: string;
+  /** managementBridge(label) */
+  bridge: string;
+  /** a tagged management network: the address goes on <bridge>.<vlan> */
+  vlan?: number;
+}
+
+export type ManagementConfig =
+  | ManagementCommon & { mode: 'dhcp' }
+  | ManagementCommon & { mode: 'static'; ip: string; netmask: string; gateway?: string; dns: string[]; domain?: string };
+
+/**
+ * /etc/firstboot.d/data/management.conf (DNS and DOMAIN only for static, as the
+ * product writes them; BRIDGE and VLAN are read by xsforge's first boot).
+ */
 export function managementConf(m: ManagementConfig): string {
-  const lines = [shellAssign('LABEL', m.label), shellAssign('MODE', m.mode)];
+  const lines = [shellAssign('LABEL', m.label), shellAssign('MODE', m.mode), shellAssign('BRIDGE', m.bridge)];
+  if (m.vlan !== undefined) lines.push(shellAssign('VLAN', String(m.vlan)));
   if (m.mode === 'static') {
     lines.push(shellAssign('IP', m.ip), shellAssign('NETMASK', m.netmask));
     if (m.gateway) lines.push(shellAssign('GATEWAY', m.gateway));

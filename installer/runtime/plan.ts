@@ -14,7 +14,7 @@ import type { AtExit, InstallerCmdline } from './cmdline.ts';
 import { sha512Crypt } from './sha512crypt.ts';
 import { issueFile, issueNetFile, releaseFile } from '../../dom0-rootfs/identity.ts';
 import {
-  chronySources, defaultStorageConf, fstab, hostsFile, inventoryFile, managementConf,
+  chronySources, defaultStorageConf, fstab, hostsFile, inventoryFile, managementBridge, managementConf,
   networkConf, resolvConf, type ManagementConfig,
 } from '../../target/host-files.ts';
 import { efiStubGrubConfig, grubConfig } from '../../target/grub.ts';
@@ -170,17 +170,18 @@ function managementConfig(config: FreshInstallConfig, nics: PlanOptions['nics'])
         nics?.length ? `interfaces found: ${nics.map((n) => `${n.name} ${n.mac}`).join(', ')}` : 'no network interfaces were found');
     }
   }
+  const common = { label: label!, bridge: managementBridge(label!), ...(ai.vlan !== undefined && { vlan: ai.vlan }) };
   if (ai.proto === 'static' && ai.ipv4) {
     const hostname = config.hostname ?? '';
     const dot = hostname.indexOf('.');
     const domain = dot > 0 ? hostname.slice(dot + 1) : undefined;
     return {
-      label: label!, mode: 'static', ip: ai.ipv4.address, netmask: ai.ipv4.netmask,
+      ...common, mode: 'static', ip: ai.ipv4.address, netmask: ai.ipv4.netmask,
       ...(ai.ipv4.gateway && { gateway: ai.ipv4.gateway }), dns: config.nameServers,
       ...(domain && domain !== 'localdomain' && { domain }),
     };
   }
-  return { label: label!, mode: 'dhcp' };
+  return { ...common, mode: 'dhcp' };
 }
 
 /**
@@ -271,7 +272,7 @@ export function planInstall(config: InstallConfig, disks: DetectedDisk[], cmdlin
     primaryDisk: target.path,
     backupPartition: dev(backup),
     partitionLayout: layout.partitionLayout,
-    managementInterface: /^eth\d+$/.test(mgmt.label) ? `xenbr${mgmt.label.slice(3)}` : mgmt.label,
+    managementInterface: mgmt.bridge,
     installationDate: opts.installationDate,
     dom0MemMiB: dom0MemMiB(hostBootValues.xen.dom0_mem),
     defaultSrPhysdevs: srDevices,

@@ -50,15 +50,17 @@ function installerNetwork(s: TuiState): InteractiveSetup['installerNetwork'] {
 function adminInterface(s: TuiState): AdminInterface {
   const name = chosen(s, 'management-nic', 'nic', nicItems(s.data)) ?? s.data.nics[0]?.name ?? '';
   const nic = s.data.nics.find((n) => n.name === name);
+  // the screen checked the ID (1-4094) before going on
+  const vlan = flag(s, 'management-network', 'vlanOn') ? { vlan: Number(text(s, 'management-network', 'vlan')) } : {};
   if (managementIsStatic(s)) {
     const gateway = text(s, 'management-network', 'gateway');
     return {
       name, ...(nic && { hwaddr: nic.mac }), proto: 'static',
       ipv4: { address: text(s, 'management-network', 'ip'), netmask: text(s, 'management-network', 'netmask'), ...(gateway && { gateway }) },
-      protov6: 'none',
+      protov6: 'none', ...vlan,
     };
   }
-  return { name, ...(nic && { hwaddr: nic.mac }), proto: 'dhcp', protov6: 'none' };
+  return { name, ...(nic && { hwaddr: nic.mac }), proto: 'dhcp', protov6: 'none', ...vlan };
 }
 
 function common(s: TuiState) {

@@ -317,6 +317,17 @@ test('admin-interface: an unknown proto counts as none (warned); with IPv6 it is
 
 // ---- network backend, bootloader, setup elements
 
+test('admin-interface vlan: 1-4094 is the tagged management network; anything else is refused', () => {
+  const withVlan = (v: string) => doc({ iface: `<admin-interface name="eth0" proto="dhcp" vlan="${v}"/>` });
+  assert.is(fresh(withVlan('42')).adminInterface.vlan, 42);
+  assert.is(fresh(doc({})).adminInterface.vlan, undefined);
+  for (const bad of ['0', '4095', 'ten', '-1', '']) {
+    const r = parseAnswerFile(withVlan(bad));
+    assert.is(r.config, undefined, bad);
+    assert.ok(r.errors.some((e) => e.message.includes(`vlan="${bad}"`)), JSON.stringify(r.errors));
+  }
+});
+
 test('network-backend: bridge is the default; openvswitch, vswitch and anything else are refused, naming the value', () => {
   assert.is(fresh(doc({ extra: '<network-backend>bridge</network-backend>' })).networkBackend, 'bridge');
   for (const v of ['openvswitch', 'vswitch', 'linuxbridge']) {

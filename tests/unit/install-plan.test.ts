@@ -11,7 +11,7 @@ import {
 import { cryptSaltFromBytes, sha512Crypt } from '../../installer/runtime/sha512crypt.ts';
 import { partitionDevice } from '../../disk/device.ts';
 import {
-  chronySources, defaultStorageConf, fstab, inventoryFile, managementConf, netmaskPrefix, setShadowPassword, shellAssign,
+  chronySources, defaultStorageConf, fstab, inventoryFile, managementBridge, managementConf, netmaskPrefix, setShadowPassword, shellAssign,
 } from '../../target/host-files.ts';
 import { grubConfig } from '../../target/grub.ts';
 import { DEFAULT_BOOT } from '../../target/boot-args.ts';
@@ -122,17 +122,21 @@ test('errors with the product\'s texts: no such disk, too small, UEFI with DOS, 
   assert.ok(new InstallPlanError('x') instanceof Error);
 });
 
-test('management.conf: DHCP, and static with DNS and the domain from the host name', () => {
-  assert.is(file(planInstall(config(BASIC), DISKS, CMD, OPTS), 'etc/firstboot.d/data/management.conf'), "LABEL='eth0'\nMODE='dhcp'\n");
+test('management.conf: DHCP, and static with DNS and the domain from the host name; the bridge and a VLAN for first boot', () => {
+  assert.is(file(planInstall(config(BASIC), DISKS, CMD, OPTS), 'etc/firstboot.d/data/management.conf'), "LABEL='eth0'\nMODE='dhcp'\nBRIDGE='xenbr0'\n");
   const st = config(`<primary-disk>sda</primary-disk><source type="local"/><hostname>xs1.lab.example</hostname>
     <name-server>10.0.0.2</name-server><name-server>10.0.0.3</name-server>
     <admin-interface hwaddr="52:54:00:12:34:57" proto="static"><ipaddr>10.0.0.10</ipaddr><subnet>255.255.0.0</subnet><gateway>10.0.0.1</gateway></admin-interface>`);
   const plan = planInstall(st, DISKS, CMD, OPTS);
   assert.is(file(plan, 'etc/firstboot.d/data/management.conf'),
-    "LABEL='eth1'\nMODE='static'\nIP='10.0.0.10'\nNETMASK='255.255.0.0'\nGATEWAY='10.0.0.1'\nDNS1='10.0.0.2'\nDNS2='10.0.0.3'\nDOMAIN='lab.example'\n");
+    "LABEL='eth1'\nMODE='static'\nBRIDGE='xenbr1'\nIP='10.0.0.10'\nNETMASK='255.255.0.0'\nGATEWAY='10.0.0.1'\nDNS1='10.0.0.2'\nDNS2='10.0.0.3'\nDOMAIN='lab.example'\n");
   assert.match(file(plan, 'etc/xensource-inventory'), /^MANAGEMENT_INTERFACE='xenbr1'$/m);
   assert.is(file(plan, 'etc/resolv.conf'), '# written by the installer\nsearch lab.example\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n');
-  assert.is(managementConf({ label: 'eth0', mode: 'static', ip: '1.2.3.4', netmask: '255.0.0.0', dns: [] }), "LABEL='eth0'\nMODE='static'\nIP='1.2.3.4'\nNETMASK='255.0.0.0'\n");
+  assert.is(managementConf({ label: 'eth0', bridge: 'xenbr0', mode: 'static', ip: '1.2.3.4', netmask: '255.0.0.0', dns: [] }), "LABEL='eth0'\nMODE='static'\nBRIDGE='xenbr0'\nIP='1.2.3.4'\nNETMASK='255.0.0.0'\n");
+  // <admin-interface vlan="42">: first boot puts the address on xenbr0.42
+  const tagged = planInstall(config(BASIC.replace('proto="dhcp"', 'proto="dhcp" vlan="42"')), DISKS, CMD, OPTS);
+  assert.is(file(tagged, 'etc/firstboot.d/data/management.conf'), "LABEL='eth0'\nMODE='dhcp'\nBRIDGE='xenbr0'\nVLAN='42'\n");
+  assert.equal(['eth0', 'eth3', 'eth12', 'ens3', 'eth'].map(managementBridge), ['xenbr0', 'xenbr3', 'xenbr12', 'xenbr0', 'xenbr0']);
 });
 
 test('inventory: every key of the contract, quoted for the shell', () => {

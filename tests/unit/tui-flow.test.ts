@@ -135,6 +135,8 @@ test('static addresses are checked; VLAN field offered for 7.1 and carried in th
   const c = roundTrip(s);
   assert.ok(c.kind === 'install' && c.mode === 'fresh' && c.adminInterface.ipv4?.address === '192.168.1.4' && !('gateway' in c.adminInterface.ipv4));
   assert.is(buildSetup(s).managementVlan, 42);
+  // the VLAN reaches the host's configuration (and the saved answer file, which round-trips)
+  assert.ok(c.kind === 'install' && c.mode === 'fresh' && c.adminInterface.vlan === 42, JSON.stringify(c));
   // 7.0 had no VLAN field
   const old = walk(start({ productVersion: '7.0.0' }), '{enter}{enter}{enter}1{enter}{enter}1{enter}{enter}secret1{tab}secret1{enter}1{enter}2');
   assert.is(old.step, 'management-network');
