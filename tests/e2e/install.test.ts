@@ -28,7 +28,9 @@ import { join } from 'node:path';
 import { run } from '../../core/exec.ts';
 import { withVm } from '../../testbed/qemu.ts';
 import { planLayout, type Scheme } from '../../disk/layout.ts';
-import { AnswerServer, GUEST_HOST_URL, NIC_ARGS, buildInstallIso, freshAnswer, sparseDisk, TEST_ROOT_HASH, writeInstallRecipe } from '../lib/install-env.ts';
+import { AnswerServer, E2E_DOM0_MEM, GUEST_HOST_URL, NIC_ARGS, buildInstallIso, freshAnswer, sparseDisk, TEST_ROOT_HASH, writeInstallRecipe } from '../lib/install-env.ts';
+import { authorizeSsh, checkHypervisorHost, freePort, nicArgsWithSsh, type HostSsh } from '../lib/hypervisor-host.ts';
+import { buildTestGuest, type TestGuestFiles } from '../lib/test-guest.ts';
 import { REPO_ROOT } from '../../cli/shared.ts';
 import { xsforge } from '../lib/build.ts';
 import { buildE2eUpdates, type E2eUpdates } from '../lib/e2e-updates.ts';
@@ -41,13 +43,17 @@ const work = mkdtempSync(join(tmpdir(), 'xsf-install-'));
 const server = new AnswerServer();
 let iso = '';
 let updates: E2eUpdates;
+let guest: TestGuestFiles;
 const timings: string[] = [];
 
 test.before(async () => {
   await server.start();
   let t0 = Date.now();
-  iso = await buildInstallIso(work, 'e2e-install');
+  iso = await buildInstallIso(work, 'e2e-install', [], { dom0Mem: E2E_DOM0_MEM });
   timings.push(`ISO build ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  t0 = Date.now();
+  guest = await buildTestGuest(work);
+  timings.push(`test guest ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   t0 = Date.now();
   updates = await buildE2eUpdates(iso, work);
   timings.push(`update media ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -113,8 +119,15 @@ interface InstallCase {
   /** checks of the installed root's rpm database and files right after the install */
   afterInstall?: (db: Awaited<ReturnType<typeof installedRpmDatabase>>, serial: string) => void;
   filesToCheck?: string[];
-  /** runs on the booted host once `<hostname> login:` is shown (serial input is on); then the disk is read again */
-  onHost?: (vm: Vm) => Promise<void>;
+  /**
+   * runs on the booted host once `<hostname> login:` is shown (serial input is on,
+   * dom0's SSH is forwarded to 127.0.0.1:sshPort); then the disk is read again
+   */
+  onHost?: (vm: Vm, sshPort: number) => Promise<void>;
+  /** the booted host may reboot (QEMU restarts it instead of exiting) */
+  hostReboots?: boolean;
+  /** the management address QEMU forwards dom0's SSH to (default: QEMU's first DHCP address) */
+  staticIp?: string;
   afterHost?: (db: Awaited<ReturnType<typeof installedRpmDatabase>>) => void;
 }
 
@@ -158,9 +171,10 @@ async function installAndBoot(c: InstallCase): Promise<void> {
   assert.match(rpmdb.xenLink, /^xen-4\.17\.\d+\.gz$/, '/boot/xen.gz is the hypervisor package\'s file');
   // now the disk alone: it boots the hypervisor compiled from source (our banner, our patch's line)
   t0 = Date.now();
+  const sshPort = await freePort();
   await withVm({
-    media: disk, bootAs: 'disk', firmware, serialLog: join(work, `${variant}-firstboot.log`), mediaWritable: true, extraArgs: NIC_ARGS, memoryMiB: 2048,
-    extraDisks: c.bootDisks ?? [], serialInput: !!c.onHost,
+    media: disk, bootAs: 'disk', firmware, serialLog: join(work, `${variant}-firstboot.log`), mediaWritable: true, extraArgs: nicArgsWithSsh(sshPort, c.staticIp), memoryMiB: 2048,
+    extraDisks: c.bootDisks ?? [], serialInput: !!c.onHost, noReboot: !c.hostReboots,
   }, async (vm) => {
     await vm.waitFor(/\(XEN\) Xen version 4\.17\.\d+ \(xsforge [^)]*\) \(xsforge@xsforge\)/, 300_000);
     await vm.waitFor(/\(XEN\) Xen compiled by xsforge from the Debian source package/, 60_000);
@@ -170,7 +184,7 @@ async function installAndBoot(c: InstallCase): Promise<void> {
     timings.push(`${variant} boot to login ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     if (c.onHost) {
       const t1 = Date.now();
-      await c.onHost(vm);
+      await c.onHost(vm, sshPort);
       timings.push(`${variant} on the host ${((Date.now() - t1) / 1000).toFixed(0)} s`);
     }
   });
@@ -178,6 +192,28 @@ async function installAndBoot(c: InstallCase): Promise<void> {
 }
 
 const ROOT_PASSWORD = 'xsf-e2e-Root-1';
+const CU_STATIC_IP = '10.0.2.20';
+
+/**
+ * The seed's way to change a boot option on a host (xen-cmdline --set-xen):
+ * both GRUB entries change, and the next boot's Xen runs with the new dom0_mem
+ * (its own "Command line:"); the host is stopped there.
+ */
+async function changeDom0MemAndReboot(vm: Vm, ssh: HostSsh): Promise<void> {
+  const before = await ssh.ssh('/opt/xensource/libexec/xen-cmdline --get-xen dom0_mem');
+  assert.is(before.trim(), `dom0_mem=${E2E_DOM0_MEM}`);
+  await ssh.ssh('/opt/xensource/libexec/xen-cmdline --set-xen dom0_mem=1280M,max:1280M');
+  const cfg = await ssh.ssh('grep multiboot2 /boot/grub/grub.cfg');
+  assert.is(cfg.match(/dom0_mem=1280M,max:1280M/g)?.length, 2, cfg);
+  const from = vm.serialText().length;
+  const t0 = Date.now();
+  await vm.sendLine('reboot');
+  const line = await vm.waitFor(/\(XEN\) Command line: ([^\r\n]*)/, 300_000, { from });
+  assert.ok(line[1].split(' ').includes('dom0_mem=1280M,max:1280M'), line[1]);
+  // Xen's own view of its command line: the next boot runs with the change (the
+  // first boot's xl info showed that dom0_mem on this line is dom0's memory)
+  timings.push(`bios reboot to Xen with the new dom0_mem ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
 
 const login = (vm: Vm) => loginAsRoot(vm, HOSTNAME, ROOT_PASSWORD);
 const sh = hostShell;
@@ -188,14 +224,19 @@ function bios(): InstallCase {
   const answer = freshAnswer(HOSTNAME, [
     `  <source type="url">${GUEST_HOST_URL}/updates/${u.pack.update.nameLabel}</source>`,
     `  <driver-source type="url">${GUEST_HOST_URL}/updates/${u.driver.update.nameLabel}/</driver-source>`,
+    '  <network-backend>bridge</network-backend>',
     '',
   ].join('\n')).replace(`<root-password type="hash">${TEST_ROOT_HASH}</root-password>`, `<root-password type="plaintext">${ROOT_PASSWORD}</root-password>`);
   assert.ok(answer.includes('type="plaintext"'));
   const modulePath = `lib/modules/${u.kernelRelease}/updates/${u.moduleFile}`;
   return {
-    firmware: 'bios', variant: 'bios', answer, bootDisks: [u.hotfixDisk],
-    filesToCheck: [modulePath, 'etc/pki/rpm-gpg/RPM-GPG-KEY-XS-7'],
+    firmware: 'bios', variant: 'bios', answer, bootDisks: [u.hotfixDisk], hostReboots: true,
+    filesToCheck: [modulePath, 'etc/pki/rpm-gpg/RPM-GPG-KEY-XS-7', 'boot/grub/grub.cfg', 'etc/xensource/xen-cmdline.conf'],
     afterInstall: (db, serial) => {
+      // the recipe's boot.xen reached the installed host's GRUB entries (through the medium's .treeinfo)
+      const xenLines = [...(db.files['boot/grub/grub.cfg'] ?? '').matchAll(/^\s*multiboot2 \/boot\/xen\.gz (.*)$/gm)].map((m) => m[1]!);
+      assert.is(xenLines.length, 2, db.files['boot/grub/grub.cfg']);
+      for (const l of xenLines) assert.ok(l.split(' ').includes(`dom0_mem=${E2E_DOM0_MEM}`), l);
       // the plan listed both, the driver's module really loaded into the installer's kernel
       assert.match(serial, new RegExp(`driver disk 1: ${GUEST_HOST_URL}/updates/${u.driver.update.nameLabel}`));
       assert.match(serial, new RegExp(`supp\\. pack 1: ${GUEST_HOST_URL}/updates/${u.pack.update.nameLabel}`));
@@ -210,7 +251,7 @@ function bios(): InstallCase {
       assert.ok(db.files['etc/pki/rpm-gpg/RPM-GPG-KEY-XS-7'], 'the media key is installed for xsforge-update');
       assert.ok(server.requests.includes(`/updates/${u.pack.update.nameLabel}/update.xml`) && server.requests.includes(`/updates/${u.driver.update.nameLabel}/update.xml`));
     },
-    onHost: async (vm) => {
+    onHost: async (vm, sshPort) => {
       await login(vm);
       const list = await sh(vm, 'xsforge-update list');
       assert.is(list.rc, 0, list.out);
@@ -240,8 +281,15 @@ function bios(): InstallCase {
       assert.match(after.out, /xsforge-snmp-agent 1\.0\.3-2 \(XSFE2E001\)/, 'the hotfixed agent runs');
       const sync = await sh(vm, 'umount /mnt/hotfixes; sync');
       assert.is(sync.rc, 0, sync.out);
+      // a working hypervisor: xl info, the bridge, the test guest under xl and under libvirt over SSH
+      const ssh = await authorizeSsh(vm, work, sshPort);
+      timings.push(...(await checkHypervisorHost(vm, ssh, {
+        dom0Mem: E2E_DOM0_MEM, managementCidr: '10.0.2.15/24', bridge: 'xenbr0', guest, diskOnSr: true, libvirt: true,
+      })).map((x) => `bios ${x}`));
+      await changeDom0MemAndReboot(vm, ssh);
     },
     afterHost: (db) => {
+      assert.match(db.files['etc/xensource/xen-cmdline.conf'] ?? '', /^xen set dom0_mem=1280M,max:1280M$/m, 'xen-cmdline recorded the change for upgrades');
       assert.ok(db.all.includes('xsforge-snmp-agent-1.0.3-2'), `the hotfix updated the pack's package (rpm -qa: ${db.all.join(' ')})`);
       assert.not.ok(db.all.includes('xsforge-snmp-agent-1.0.3-1'));
       assert.ok(db.all.includes('control-XSFE2E001-1.0-1'));
@@ -296,12 +344,13 @@ caseTest('cu-dos', 'CU base-install ISO (XS71ECU3 rollup), disable-gpt, static I
   const answer = ANSWER
     .replace('srtype="lvm"', 'srtype="ext"')
     .replace('<admin-interface name="eth0" proto="dhcp"/>',
-      '<admin-interface name="eth0" proto="static"><ip>10.0.2.15</ip><subnet-mask>255.255.255.0</subnet-mask><gateway>10.0.2.2</gateway></admin-interface>\n  <name-server>10.0.2.3</name-server>')
+      // not .15: QEMU's DHCP server hands that to the first client, the test guest here
+      `<admin-interface name="eth0" proto="static"><ip>${CU_STATIC_IP}</ip><subnet-mask>255.255.255.0</subnet-mask><gateway>10.0.2.2</gateway></admin-interface>\n  <name-server>10.0.2.3</name-server>`)
     .replace(`<root-password type="hash">${TEST_ROOT_HASH}</root-password>`, `<root-password type="plaintext">${ROOT_PASSWORD}</root-password>`);
   assert.ok(answer.includes('proto="static"') && answer.includes('srtype="ext"') && answer.includes('type="plaintext"'));
   await installAndBoot({
     firmware: 'bios', variant: 'cu-dos-static-ext', media: cu.iso, answer, scheme: 'dos', diskBytes: 20 * 2 ** 30,
-    productVersion: '7.1.3',
+    productVersion: '7.1.3', staticIp: CU_STATIC_IP,
     firstboot: /XSFORGE-FIRSTBOOT-DONE sr=\S+ type=ext mgmt=eth0 mode=static/,
     bootDisks: [updates.hotfixDisk],
     filesToCheck: ['etc/xensource-inventory', 'etc/xenserver-release'],
@@ -312,7 +361,7 @@ caseTest('cu-dos', 'CU base-install ISO (XS71ECU3 rollup), disable-gpt, static I
       assert.match(db.files['etc/xenserver-release'] ?? '', /7\.1\.3/);
       for (const n of ['control-XS71ECU1', 'control-XS71ECU2', 'control-XS71ECU3']) assert.ok(db.all.some((x) => x.startsWith(`${n}-`)), `${n} is installed (rpm -qa: ${db.all.join(' ')})`);
     },
-    onHost: async (vm) => {
+    onHost: async (vm, sshPort) => {
       // /etc/issue above the login prompt: the installer wrote the medium's release over the dom0 image's
       assert.match(vm.serialText(), /XenServer 7\.1\.3 \(build \S+\) \S+ hvc0/);
       await login(vm);
@@ -330,6 +379,11 @@ caseTest('cu-dos', 'CU base-install ISO (XS71ECU3 rollup), disable-gpt, static I
       assert.match(pre.out, /rolled up in XS71ECU3/);
       const sync = await sh(vm, 'umount /mnt/hotfixes; sync');
       assert.is(sync.rc, 0, sync.out);
+      // the static address on the bridge, and a guest on it (no disk: this host's SR is ext)
+      const ssh = await authorizeSsh(vm, work, sshPort);
+      timings.push(...(await checkHypervisorHost(vm, ssh, {
+        dom0Mem: '1024M,max:1024M', managementCidr: `${CU_STATIC_IP}/24`, bridge: 'xenbr0', guest, diskOnSr: false, libvirt: false,
+      })).map((x) => `cu-dos ${x}`));
     },
   });
 });

@@ -78,14 +78,34 @@ export class AnswerServer {
  * answerfile=<server>/answer.xml atexit=poweroff` plus `extraArgs` (e.g. disable-gpt).
  */
 /** The recipe of an unattended-install ISO (answer file from GUEST_HOST_URL, power off at the end), written to work/<name>.yaml. */
-export function writeInstallRecipe(work: string, name: string, extraArgs: string[] = [], opts: { base?: string; yaml?: string } = {}): string {
+export function writeInstallRecipe(work: string, name: string, extraArgs: string[] = [], opts: InstallRecipeOptions = {}): string {
   const recipe = join(work, `${name}.yaml`);
   const args = ['install', `"answerfile=${GUEST_HOST_URL}/answer.xml"`, 'atexit=poweroff', ...extraArgs];
-  writeFileSync(recipe, `extends: ${opts.base ?? DEFAULT_RECIPE}\nname: ${name}\nboot:\n  timeout: 10\n  dom0:\n    extra: [${args.join(', ')}]\n${opts.yaml ?? ''}`);
+  const xen = opts.dom0Mem ? `  xen:\n    dom0_mem: ${opts.dom0Mem}\n` : '';
+  // the compiled-in default must agree with the boot line (recipes/load.ts refuses a mismatch)
+  const hypervisor = opts.dom0Mem ? `hypervisor:\n  config:\n    CONFIG_DOM0_MEM: ${opts.dom0Mem}\n` : '';
+  writeFileSync(recipe, `extends: ${opts.base ?? DEFAULT_RECIPE}\nname: ${name}\nboot:\n  timeout: 10\n${xen}  dom0:\n    extra: [${args.join(', ')}]\n${hypervisor}${opts.yaml ?? ''}`);
   return recipe;
 }
 
-export async function buildInstallIso(work: string, name: string, extraArgs: string[] = [], opts: { base?: string; yaml?: string } = {}): Promise<string> {
+export interface InstallRecipeOptions {
+  /** the recipe the install recipe extends (default: the default product) */
+  base?: string;
+  /** boot.xen.dom0_mem (and the hypervisor's CONFIG_DOM0_MEM to match): Xen is compiled once more for it */
+  dom0Mem?: string;
+  /** more top-level YAML */
+  yaml?: string;
+}
+
+/**
+ * dom0 memory of the e2e install hosts: not the default recipe's 1024M, so that
+ * the installed host's GRUB entry and `xl info` show the recipe's value reached
+ * the host. One more Xen compile (about 4 min, cached), shared by every file that
+ * builds the `e2e-install` ISO.
+ */
+export const E2E_DOM0_MEM = '1536M,max:1536M';
+
+export async function buildInstallIso(work: string, name: string, extraArgs: string[] = [], opts: InstallRecipeOptions = {}): Promise<string> {
   const recipe = writeInstallRecipe(work, name, extraArgs, opts);
   return (await buildRecipe(recipe, { output: join(work, `out-${name}`) })).iso;
 }
