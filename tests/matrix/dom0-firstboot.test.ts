@@ -109,7 +109,9 @@ test('Xen + dom0 from the root image: first boot makes an ext SR and DHCP config
   assert.match(await fileInImage(rootImg, FIRSTBOOT.localSrConf), new RegExp(`^SR_UUID='${uuid}'\nSR_TYPE='ext'\n`));
   assert.match(await fileInImage(rootImg, '/etc/xensource-inventory'), new RegExp(`^SR_UUID='${uuid}'$`, 'm'));
   assert.match(await fileInImage(rootImg, '/etc/fstab'), new RegExp(`^/dev/XSLocalEXT-${uuid}/${uuid} /var/run/sr-mount/${uuid} ext4 defaults,nofail 0 2$`, 'm'));
-  assert.match(await fileInImage(rootImg, '/etc/systemd/network/10-xsforge-eth0.network'), /^Name=eth0$[\s\S]*^DHCP=ipv4$/m);
+  // eth0 is a port of the bridge xenbr0, which takes the DHCP address
+  assert.match(await fileInImage(rootImg, '/etc/systemd/network/10-xsforge-eth0.network'), /^Name=eth0$[\s\S]*^Bridge=xenbr0$/m);
+  assert.match(await fileInImage(rootImg, '/etc/systemd/network/10-xsforge-xenbr0.network'), /^Name=xenbr0$[\s\S]*^DHCP=ipv4$/m);
   assert.match(await fileInImage(rootImg, FIRSTBOOT.doneFile), /XSFORGE-FIRSTBOOT-DONE/);
   // debugfs reports a missing file on stderr and still exits 0
   const stat = await run(['debugfs', '-R', `stat ${FIRSTBOOT.pendingFlag}`, rootImg]);
