@@ -4,6 +4,8 @@
 // (backend.py writeInventory, configureNetworking, prepareStorageRepositories)
 // where the product has them, Debian's where the dom0 is Debian's (chrony, fstab).
 
+import type { NetworkBackend } from '../answerfiles/model.ts';
+
 /** KEY='value' with the value quoted as a POSIX shell reads it. */
 export function shellAssign(key: string, value: string): string {
   return `${key}='${value.replace(/'/g, `'\\''`)}'`;
@@ -101,7 +103,7 @@ export function defaultStorageConf(partitions: string[], type: 'lvm' | 'ext', sr
 }
 
 /** /etc/xensource/network.conf */
-export function networkConf(backend: 'bridge' | 'openvswitch'): string {
+export function networkConf(backend: NetworkBackend): string {
   return `${backend}\n`;
 }
 

@@ -62,6 +62,8 @@ export const FIRSTBOOT_PATHS = {
 } as const;
 const FIRSTBOOT = FIRSTBOOT_PATHS;
 
+const NETWORK_CONF = '/etc/xensource/network.conf';
+
 /** Files read as they are, when present. */
 const VERBATIM: { path: string; what: string; mode: number }[] = [
   { path: '/etc/hostname', what: 'hostname', mode: 0o644 },
@@ -69,7 +71,7 @@ const VERBATIM: { path: string; what: string; mode: number }[] = [
   { path: '/etc/resolv.conf', what: 'DNS servers and search domain', mode: 0o644 },
   { path: '/etc/timezone', what: 'timezone', mode: 0o644 },
   { path: '/etc/machine-id', what: 'machine id (systemd-networkd derives the DHCP client id from it: the host keeps its lease)', mode: 0o444 },
-  { path: '/etc/xensource/network.conf', what: 'network backend', mode: 0o644 },
+  { path: NETWORK_CONF, what: 'network backend', mode: 0o644 },
   // applied to the new GRUB entries too (upgrade/plan.ts)
   { path: XEN_CMDLINE_CONF, what: 'boot arguments changed with xen-cmdline', mode: 0o644 },
   { path: FIRSTBOOT.managementConf, what: 'management interface (first-boot data)', mode: 0o644 },
@@ -161,7 +163,13 @@ export function carryOverSettings(input: CarryOverInput): CarryOver {
   if (!inv.get('MANAGEMENT_INTERFACE')) notCarried.push({ what: 'MANAGEMENT_INTERFACE', why: 'the old inventory has none' });
 
   for (const v of VERBATIM) {
-    const t = text(v.path);
+    let t = text(v.path);
+    // earlier versions wrote the product's default, openvswitch, and used the NIC
+    // itself; this version has only the bridge (first boot refuses anything else)
+    if (v.path === NETWORK_CONF && t !== undefined && t.trim() !== 'bridge') {
+      notCarried.push({ what: `network backend '${t.trim()}'`, why: `this version has only the Linux bridge: ${NETWORK_CONF} says bridge` });
+      t = 'bridge\n';
+    }
     if (t === undefined) {
       if (!v.path.startsWith('/etc/xensource/p') && !v.path.startsWith('/var/xapi') && !v.path.endsWith('xapi-ssl.pem')) {
         notCarried.push({ what: v.what, why: `${v.path} is not in the old root: the new root's default applies` });

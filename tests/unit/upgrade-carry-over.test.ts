@@ -35,9 +35,13 @@ test('hostname, DNS, NTP, timezone, management interface, SR records, ssh host k
   const old = installedRoot();
   for (const p of ['etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'etc/timezone', 'etc/chrony/sources.d/xsforge.sources', 'etc/machine-id',
     'etc/firstboot.d/data/management.conf', 'etc/firstboot.d/data/default-storage.conf', 'etc/systemd/network/10-xsforge-eth0.network',
-    'etc/xensource/local-sr.conf', 'etc/xensource/network.conf', 'etc/ssh/ssh_host_ed25519_key', 'etc/ssh/ssh_host_ed25519_key.pub']) {
+    'etc/xensource/local-sr.conf', 'etc/ssh/ssh_host_ed25519_key', 'etc/ssh/ssh_host_ed25519_key.pub']) {
     assert.is(file(c.files, p)?.content, old[`/${p}`], p);
   }
+  // the old default, openvswitch, becomes the only backend this version has
+  assert.is(old['/etc/xensource/network.conf'], 'openvswitch\n');
+  assert.is(file(c.files, 'etc/xensource/network.conf')?.content, 'bridge\n');
+  assert.ok(c.notCarried.some((n) => n.what === "network backend 'openvswitch'"), JSON.stringify(c.notCarried));
   assert.equal(c.files.find((f) => f.path === 'etc/localtime'), { kind: 'symlink', path: 'etc/localtime', target: '/usr/share/zoneinfo/Europe/London' });
   assert.is(file(c.files, 'etc/ssh/ssh_host_ed25519_key')!.mode, 0o600);
   assert.is(file(c.files, 'etc/ssh/ssh_host_ed25519_key.pub')!.mode, 0o644);
