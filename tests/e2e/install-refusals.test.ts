@@ -114,9 +114,11 @@ const BAD_ANSWERS: Array<[string, string, string]> = [
   ['bad-source-type', freshAnswer('xsf-bad').replace('<source type="local"/>', '<source type="cdrom"/>'), MESSAGES.invalidSourceType],
   ['static-without-gateway', freshAnswer('xsf-bad').replace(DHCP, '<admin-interface name="eth0" proto="static"><ip>10.0.2.15</ip><subnet-mask>255.255.255.0</subnet-mask></admin-interface>'), MESSAGES.missingElement('gateway')],
   ['unknown-root-element', freshAnswer('xsf-bad').replace('<installation mode="fresh" srtype="lvm">', '<install mode="fresh">').replace('</installation>', '</install>'), MESSAGES.unexpectedTopLevel],
+  // the product's default backend: this dom0 has no Open vSwitch, so it is refused rather than ignored
+  ['openvswitch-backend', freshAnswer('xsf-bad', '  <network-backend>openvswitch</network-backend>\n'), MESSAGES.unsupportedNetworkBackend('openvswitch')],
 ];
 
-test('the five bad answer files are rejected by `xsforge answerfile validate` with the product messages', async () => {
+test('the bad answer files are rejected by `xsforge answerfile validate` with the product messages (and openvswitch with ours)', async () => {
   const files = BAD_ANSWERS.map(([name, text]) => {
     const f = join(work, `${name}.xml`);
     writeFileSync(f, text);
