@@ -130,6 +130,9 @@ export async function checkHypervisorHost(vm: Vm, host: HostSsh, c: HypervisorCh
   let t = Date.now();
   const lap = (what: string) => { timings.push(`${what} ${((Date.now() - t) / 1000).toFixed(0)} s`); t = Date.now(); };
 
+  // what the toolstack costs at boot is in the timings (libvirtd itself starts on demand)
+  const analyze = await host.ssh('systemd-analyze; systemd-analyze blame --no-pager | head -n 6; systemctl is-active libvirtd.socket libvirtd.service || true');
+  timings.push(`boot: ${analyze.replace(/\s+/g, ' ').trim()}`);
   // the hypervisor compiled from source, and the recipe's dom0 memory on its command line and in dom0
   const info = await host.ssh('xl info; xl list 0');
   assert.match(info, /^cc_compile_by\s*:\s*xsforge$/m, 'xl info: the Xen the build compiled');
