@@ -252,6 +252,7 @@ function bios(): InstallCase {
       assert.ok(server.requests.includes(`/updates/${u.pack.update.nameLabel}/update.xml`) && server.requests.includes(`/updates/${u.driver.update.nameLabel}/update.xml`));
     },
     onHost: async (vm, sshPort) => {
+      const t0 = Date.now();
       await login(vm);
       const list = await sh(vm, 'xsforge-update list');
       assert.is(list.rc, 0, list.out);
@@ -281,6 +282,7 @@ function bios(): InstallCase {
       assert.match(after.out, /xsforge-snmp-agent 1\.0\.3-2 \(XSFE2E001\)/, 'the hotfixed agent runs');
       const sync = await sh(vm, 'umount /mnt/hotfixes; sync');
       assert.is(sync.rc, 0, sync.out);
+      timings.push(`bios login and updates on the host ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       // a working hypervisor: xl info, the bridge, the test guest under xl and under libvirt over SSH
       const ssh = await authorizeSsh(vm, work, sshPort);
       timings.push(...(await checkHypervisorHost(vm, ssh, {

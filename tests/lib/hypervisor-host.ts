@@ -205,7 +205,7 @@ export async function checkHypervisorHost(vm: Vm, host: HostSsh, c: HypervisorCh
   lap('xl guest boot, lease, ping, power-off');
 
   if (c.libvirt && !(await libvirtCanRun(host))) {
-    timings.push('libvirt: skipped, the libxl driver cannot start on this CPU (no VME under QEMU TCG)');
+    lap('libvirt: skipped, the libxl driver cannot start on this CPU (no VME under QEMU TCG); finding that out took');
   } else if (c.libvirt) {
     // remote management: define, list and start the guest through libvirt over SSH
     const pools = await host.virsh('pool-list', '--all');
