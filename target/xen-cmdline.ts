@@ -5,6 +5,7 @@
 // the same edits to the new version's entries, so the change survives. Pure:
 // this file and the shell tool implement one rule, and
 // tests/integration/xen-cmdline.test.ts checks that they agree.
+import { HOST_ARG_PATTERN } from './boot-args.ts';
 
 /** Where xen-cmdline records its changes on a host. */
 export const XEN_CMDLINE_CONF = '/etc/xensource/xen-cmdline.conf';
@@ -24,8 +25,10 @@ export class XenCmdlineConfError extends Error {
   }
 }
 
-// what GRUB passes through as one word (the tool refuses the rest)
-const ARG = /^[^\s=$;'"`{}\\#][^\s$;'"`{}\\#]*$/;
+// a plain GRUB word (the installer's rule for the host's arguments; the tool
+// checks the same set) that names a key
+const ARG = new RegExp(HOST_ARG_PATTERN);
+const isArg = (a: string) => ARG.test(a) && !a.startsWith('=');
 
 /** The edits in the file, in order; comments and blank lines skipped. Throws on a line the tool never writes. */
 export function parseXenCmdlineConf(text: string): CmdlineEdit[] {
@@ -35,7 +38,7 @@ export function parseXenCmdlineConf(text: string): CmdlineEdit[] {
     if (line === '' || line.startsWith('#')) return;
     const words = line.split(/\s+/);
     const [target, op, arg] = words;
-    if (words.length !== 3 || (target !== 'xen' && target !== 'dom0') || (op !== 'set' && op !== 'delete') || !ARG.test(arg!)) {
+    if (words.length !== 3 || (target !== 'xen' && target !== 'dom0') || (op !== 'set' && op !== 'delete') || !isArg(arg!)) {
       throw new XenCmdlineConfError(`expected "<xen|dom0> <set|delete> KEY[=VALUE]", found ${JSON.stringify(line)}`, i + 1);
     }
     if (op === 'delete' && arg!.includes('=')) throw new XenCmdlineConfError(`delete takes KEY, not ${JSON.stringify(arg)}`, i + 1);
