@@ -29,7 +29,7 @@ import { run } from '../../core/exec.ts';
 import { withVm } from '../../testbed/qemu.ts';
 import { planLayout, type Scheme } from '../../disk/layout.ts';
 import { AnswerServer, E2E_DOM0_MEM, GUEST_HOST_URL, NIC_ARGS, buildInstallIso, freshAnswer, sparseDisk, TEST_ROOT_HASH, writeInstallRecipe } from '../lib/install-env.ts';
-import { authorizeSsh, checkHypervisorHost, freePort, nicArgsWithSsh, type HostSsh } from '../lib/hypervisor-host.ts';
+import { E2E_HOST_CPU, authorizeSsh, checkHypervisorHost, freePort, nicArgsWithSsh, type HostSsh } from '../lib/hypervisor-host.ts';
 import { buildTestGuest, type TestGuestFiles } from '../lib/test-guest.ts';
 import { REPO_ROOT } from '../../cli/shared.ts';
 import { xsforge } from '../lib/build.ts';
@@ -175,6 +175,8 @@ async function installAndBoot(c: InstallCase): Promise<void> {
   await withVm({
     media: disk, bootAs: 'disk', firmware, serialLog: join(work, `${variant}-firstboot.log`), mediaWritable: true, extraArgs: nicArgsWithSsh(sshPort, c.staticIp), memoryMiB: 2048,
     extraDisks: c.bootDisks ?? [], serialInput: !!c.onHost, noReboot: !c.hostReboots,
+    // libvirt's libxl driver needs a CPU its CPU map can name (E2E_HOST_CPU says why)
+    cpu: E2E_HOST_CPU,
   }, async (vm) => {
     await vm.waitFor(/\(XEN\) Xen version 4\.17\.\d+ \(xsforge [^)]*\) \(xsforge@xsforge\)/, 300_000);
     await vm.waitFor(/\(XEN\) Xen compiled by xsforge from the Debian source package/, 60_000);
