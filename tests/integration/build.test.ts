@@ -112,7 +112,8 @@ test('xsforge inspect agrees with xorriso on the boot catalog and the file list 
   assert.equal(oursFiles, theirs);
   for (const p of ['boot/xen.gz', 'boot/vmlinuz', 'install.img', 'boot/isolinux/isolinux.cfg', 'boot/isolinux/mboot.c32', 'boot/pxelinux/pxelinux.0', 'EFI/xenserver/grubx64.efi', 'EFI/xenserver/grub.cfg', 'EFI/BOOT/BOOTX64.EFI', 'boot/efiboot.img', '.treeinfo', 'EULA'])
     assert.ok(oursFiles.some((f: string) => f.startsWith(`${p} `)), p);
-  assert.equal(report.treeinfo.map((s: any) => s.name), ['platform', 'branding', 'build']);
+  // xsforge-boot: the recipe's Xen/dom0 values for the installed host's GRUB (media/treeinfo.ts)
+  assert.equal(report.treeinfo.map((s: any) => s.name), ['platform', 'branding', 'build', 'xsforge-boot']);
 });
 
 test.run();

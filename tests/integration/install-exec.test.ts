@@ -224,7 +224,7 @@ test('unattended BIOS install onto a 60 GB loop device: table = plan, labels, fi
   assert.match(inv, /^MANAGEMENT_INTERFACE='xenbr0'$/m);
   assert.is(read('etc/xensource/network.conf'), 'bridge\n');
   assert.is(read('etc/firstboot.d/data/management.conf'),
-    "LABEL='eth0'\nMODE='static'\nIP='192.168.7.10'\nNETMASK='255.255.255.0'\nGATEWAY='192.168.7.1'\nDNS1='192.168.7.2'\nDOMAIN='example.com'\n");
+    "LABEL='eth0'\nMODE='static'\nBRIDGE='xenbr0'\nIP='192.168.7.10'\nNETMASK='255.255.255.0'\nGATEWAY='192.168.7.1'\nDNS1='192.168.7.2'\nDOMAIN='example.com'\n");
   assert.match(read('etc/firstboot.d/data/default-storage.conf'), new RegExp(`^XSPARTITIONS='${disk}p3'\nXSTYPE='ext'\n`));
   assert.is(read('etc/firstboot.d/state/pending'), '');
   const shadowRoot = read('etc/shadow').split('\n')[0]!.split(':');
