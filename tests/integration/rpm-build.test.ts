@@ -189,7 +189,7 @@ test('the product package set builds as a stage from upstream outputs, and is ca
   const manifest = JSON.parse(readFileSync(join(out, RPMS_MANIFEST), 'utf8')) as RpmsManifestEntry[];
   assert.equal(manifest.map((m) => m.file), [
     'kernel-6.1.119-1.x86_64.rpm', 'xenserver-gpg-keys-7.1.2-137272c.noarch.rpm', 'xenserver-hypervisor-4.17.5-137272c.x86_64.rpm',
-    'xenserver-release-7.1.2-137272c.noarch.rpm', 'xsforge-firstboot-7.1.2-137272c.noarch.rpm', 'xsforge-update-7.1.2-137272c.noarch.rpm',
+    'xenserver-release-7.1.2-137272c.noarch.rpm', 'xsforge-firstboot-7.1.2-137272c.noarch.rpm', 'xsforge-update-7.1.2-137272c.noarch.rpm', 'xsforge-xen-cmdline-7.1.2-137272c.noarch.rpm',
   ]);
   const read = (f: string) => parseRpm(readFileSync(join(out, f)));
   const deps = (i: RpmInfo) => i.provides.map(formatDependency);
