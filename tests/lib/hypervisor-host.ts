@@ -14,6 +14,7 @@ import type { Vm } from '../../testbed/qemu.ts';
 import { parseGuestConsole } from '../../guest/banners.ts';
 import { libvirtGuestXml, xlGuestConfig } from '../../guest/config.ts';
 import { hostShell } from './host-shell.ts';
+import { NIC_DEVICE } from './install-env.ts';
 
 /** A free TCP port on loopback for QEMU's hostfwd to dom0's SSH. */
 export async function freePort(): Promise<number> {
@@ -32,7 +33,7 @@ export async function freePort(): Promise<number> {
  * NIC's MAC); `hostIp`: a static management address (else QEMU's first DHCP address).
  */
 export function nicArgsWithSsh(sshPort: number, hostIp = ''): string[] {
-  return ['-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-${hostIp}:22`, '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56'];
+  return ['-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-${hostIp}:22`, '-device', NIC_DEVICE];
 }
 
 export interface HostSsh {

@@ -10,7 +10,9 @@ import { buildRecipe } from './build.ts';
 // fixed, so the ISO (whose menu names the URL) stays cached between runs and files
 export const ANSWER_PORT = 47811;
 export const GUEST_HOST_URL = `http://10.0.2.2:${ANSWER_PORT}`;
-export const NIC_ARGS = ['-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56'];
+/** The e2e hosts' NIC (one MAC: the bridge takes it, DHCP leases follow it). */
+export const NIC_DEVICE = 'virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56';
+export const NIC_ARGS = ['-netdev', 'user,id=n0', '-device', NIC_DEVICE];
 export const TEST_ROOT_HASH = '$6$xsforgetest$Qf0fWnNf5a0d8kOZp7ZfK1m8y3mQk3mXGvK1xvA4GdPp0Kq4wqRkQqgk0eKmFQdW2l0w2bWZp4wQb6uT1eYxk.';
 
 export function freshAnswer(hostname: string, extra = ''): string {
